@@ -1,0 +1,44 @@
+# Thin entry points; CMake does the building. See README.md.
+SHELL := /bin/bash
+RELEASE := build/release
+ASAN := build/asan
+CMAKE_COMMON := -G Ninja -DMISO_WERROR=ON
+CTEST_FLAGS := --output-on-failure -j $(shell nproc)
+
+.PHONY: all deps release asan run test bench format clean
+
+all: release
+
+deps:
+	@bash scripts/deps.sh
+
+release: deps
+	cmake -S . -B $(RELEASE) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(RELEASE)
+
+# Debug build (assertions on) with AddressSanitizer and UndefinedBehaviorSanitizer.
+asan: deps
+	cmake -S . -B $(ASAN) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Debug -DMISO_SANITIZE=ON -DMISO_BUILD_BENCH=OFF
+	cmake --build $(ASAN)
+
+# Profiles every component on the small data set and writes build/report/.
+run: release
+	$(RELEASE)/bin/miso profile --size small --out build/report
+
+test: release asan
+	cd $(RELEASE) && ctest $(CTEST_FLAGS)
+	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest $(CTEST_FLAGS)
+
+# Benchmarks, Release build; median of 5 repetitions, peers in the same binary.
+bench: release
+	@for b in $(RELEASE)/bench/*/bench_*; do \
+	  echo "== $$b"; \
+	  $$b --benchmark_repetitions=5 --benchmark_report_aggregates_only=true --benchmark_display_aggregates_only=true; \
+	done
+
+format:
+	git ls-files '*.cpp' '*.hpp' '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf build

@@ -1,0 +1,53 @@
+// The `miso` command: a client of the components' public headers only. Parses the
+// command line (CLI11), runs the chosen action, and turns errors into one line on
+// stderr and a documented exit code.
+#include <iostream>
+
+#include "command.hpp"
+#include "miso/core/error.hpp"
+
+#ifndef MISO_VERSION
+#define MISO_VERSION "0.0.0"
+#endif
+
+int main(int argc, char** argv) {
+  using namespace miso::app;
+  CLI::App app{"MISO: tensor mathematics, temporal reasoning, probabilistic decisions, symbolic mathematics "
+               "and scripted workloads, with an end-to-end profiler.",
+               "miso"};
+  app.set_version_flag("--version", std::string("miso ") + MISO_VERSION);
+  app.require_subcommand(1);
+  app.footer(
+      "Commands:\n"
+      "  miso profile [--size S | --sizes S,S] [--components C,C] [--out DIR] [--data DIR] [--json]\n"
+      "  miso profile compare A B [--threshold PCT] [--json]\n"
+      "  miso data gen --size S --out DIR [--components C,C] [--json]\n"
+      "Exit codes: 0 ok, 1 regression or failed self-check, 2 usage error, 3 input/output error.");
+
+  Action action;
+  add_profile_commands(app, action);
+  add_data_commands(app, action);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "miso: error: " << e.what() << " (see 'miso --help')\n";
+    return kExitUsage;
+  }
+
+  try {
+    return action ? action() : kExitUsage;
+  } catch (const miso::Error& e) {
+    std::cerr << "miso: error: " << e.what() << "\n";
+    return e.kind() == miso::Error::Kind::InvalidArgument ? kExitUsage : kExitError;
+  } catch (const std::exception& e) {
+    std::cerr << "miso: error: " << e.what() << "\n";
+    return kExitError;
+  }
+}

@@ -1,0 +1,13 @@
+#include "workloads.hpp"
+
+#include "miso/profiler/builtin_workloads.hpp"
+
+namespace miso::app {
+
+miso::profiler::WorkloadRegistry all_workloads() {
+  miso::profiler::WorkloadRegistry registry;
+  miso::profiler::register_profiler_workloads(registry);
+  return registry;
+}
+
+}  // namespace miso::app

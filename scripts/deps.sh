@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs every Debian package that MISO's build, tests and benchmarks need.
+# Idempotent: packages already present are skipped, and apt-get runs only when
+# something is missing. Works as root on a fresh Debian 12 machine (or via sudo).
+set -euo pipefail
+
+packages=(
+  build-essential   # g++ 12, make
+  cmake
+  ninja-build
+  ccache            # used automatically when present
+  pkg-config
+  git
+  libgtest-dev      # GoogleTest
+  libgmock-dev
+  libbenchmark-dev  # Google Benchmark
+  libcli11-dev      # the miso command line
+  nlohmann-json3-dev
+  libfmt-dev
+  clang-format
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "deps.sh: installing ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,33 @@
+// The file format of generated data sets ("misodat"): a 48-byte header (magic,
+// version, content kind, seed, payload length, payload checksum) and the payload.
+// Reading verifies all of it, so a truncated or corrupted input is an error that
+// names the file and the defect, never a wrong profile.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace miso::profiler {
+
+struct DataFile {
+  std::string kind;  // up to 8 characters: "records", "bytes", ...
+  std::uint64_t seed = 0;
+  std::vector<std::byte> payload;
+};
+
+inline constexpr std::size_t kDataHeaderBytes = 48;
+
+// Writes atomically, timing each chunk as I/O of site `io_name`.
+void write_data_file(const std::filesystem::path& path, std::string_view kind, std::uint64_t seed,
+                     std::span<const std::byte> payload, std::string_view io_name = "profiler.data.write");
+
+// Reads and verifies; `expected_kind` must match. Timed as I/O of site `io_name`.
+DataFile read_data_file(const std::filesystem::path& path, std::string_view expected_kind,
+                        std::string_view io_name = "profiler.data.read");
+
+}  // namespace miso::profiler

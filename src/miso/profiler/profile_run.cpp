@@ -1,0 +1,516 @@
+#include "miso/profiler/profile_run.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <ostream>
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "miso/core/error.hpp"
+#include "miso/core/file.hpp"
+#include "miso/core/memory.hpp"
+#include "miso/profiler/analysis.hpp"
+#include "miso/profiler/chrome_trace.hpp"
+#include "miso/profiler/gpu.hpp"
+#include "miso/profiler/html_report.hpp"
+#include "miso/profiler/io.hpp"
+#include "miso/profiler/mutex.hpp"
+#include "miso/profiler/perf_counters.hpp"
+#include "miso/profiler/sampler.hpp"
+#include "miso/profiler/system.hpp"
+
+namespace miso::profiler {
+
+namespace {
+
+using json = nlohmann::json;
+
+// Everything read at a workload's edges; the difference of two is its cost.
+struct Edge {
+  std::uint64_t tick = 0;
+  std::uint64_t process_cpu_ns = 0;
+  ProcessIo io;
+  std::vector<CounterValue> counters;
+  std::vector<LockReading> locks;
+  std::vector<IoReading> io_sites;
+  core::memory::TagStats memory;
+};
+
+Edge read_edge(const PerfCounters& perf, core::memory::Tag tag) {
+  Edge e;
+  e.process_cpu_ns = process_cpu_ns();
+  e.io = read_process_io();
+  e.counters = perf.read();
+  e.locks = read_lock_stats();
+  e.io_sites = read_io_sites();
+  e.memory = core::memory::stats(tag);
+  e.tick = now_ticks();
+  return e;
+}
+
+json counters_json(const std::vector<CounterValue>& values) {
+  json hw = json::object();
+  for (const CounterValue& v : values) {
+    if (v.available) {
+      hw[v.name] = {{"available", true}, {"value", v.value}, {"user_only", v.user_only}};
+    } else {
+      hw[v.name] = {{"available", false}, {"reason", v.reason}};
+    }
+  }
+  return hw;
+}
+
+json process_io_json(const ProcessIo& io) {
+  if (!io.available) return {{"available", false}, {"reason", "/proc/self/io is not readable"}};
+  return {{"available", true},           {"read_bytes", io.read_chars},  {"write_bytes", io.write_chars},
+          {"read_calls", io.read_calls}, {"write_calls", io.write_calls}, {"storage_read_bytes", io.storage_read},
+          {"storage_write_bytes", io.storage_write}};
+}
+
+json spans_json(const std::vector<SpanStats>& spans) {
+  json out = json::array();
+  for (const SpanStats& s : spans) {
+    out.push_back({{"name", s.name},
+                   {"component", s.component},
+                   {"count", s.count},
+                   {"total_ns", s.total_ns},
+                   {"self_ns", s.self_ns},
+                   {"cpu_ns", s.cpu_ns},
+                   {"min_ns", s.min_ns},
+                   {"median_ns", s.median_ns},
+                   {"p99_ns", s.p99_ns},
+                   {"max_ns", s.max_ns}});
+  }
+  return out;
+}
+
+json histogram_json(const std::array<std::uint64_t, core::memory::kBuckets>& h) {
+  json out = json::array();
+  for (std::size_t i = 0; i < h.size(); ++i) {
+    if (h[i] != 0) out.push_back({{"min_bytes", core::memory::bucket_lower_bound(i)}, {"count", h[i]}});
+  }
+  return out;
+}
+
+json locks_delta_json(const std::vector<LockReading>& later, const std::vector<LockReading>& earlier, double npt) {
+  json out = json::array();
+  for (const LockReading& l : later) {
+    LockReading base{};
+    for (const LockReading& e : earlier) {
+      if (e.name == l.name) base = e;
+    }
+    std::uint64_t acq = l.acquisitions - base.acquisitions;
+    if (acq == 0) continue;
+    out.push_back({{"name", l.name},
+                   {"acquisitions", acq},
+                   {"contended", l.contended - base.contended},
+                   {"wait_ns", static_cast<double>(l.wait_ticks - base.wait_ticks) * npt}});
+  }
+  return out;
+}
+
+json io_sites_delta_json(const std::vector<IoReading>& later, const std::vector<IoReading>& earlier, double npt) {
+  json out = json::array();
+  for (const IoReading& r : later) {
+    IoReading base{r.name, r.direction, 0, 0, 0, 0};
+    for (const IoReading& e : earlier) {
+      if (e.name == r.name && e.direction == r.direction) base = e;
+    }
+    std::uint64_t ops = r.operations - base.operations;
+    if (ops == 0) continue;
+    double ns = static_cast<double>(r.ticks - base.ticks) * npt;
+    std::uint64_t bytes = r.bytes - base.bytes;
+    out.push_back({{"name", r.name},
+                   {"direction", to_string(r.direction)},
+                   {"operations", ops},
+                   {"bytes", bytes},
+                   {"time_ns", ns},
+                   {"bytes_per_second", ns > 0 ? static_cast<double>(bytes) / (ns * 1e-9) : 0.0}});
+  }
+  return out;
+}
+
+// Peak of a series within [from, to] ticks, or -1 when it has no sample there.
+double series_peak(const std::vector<Series>& series, const std::string& name, std::uint64_t from, std::uint64_t to) {
+  double peak = -1;
+  for (const Series& s : series) {
+    if (s.name != name) continue;
+    for (std::size_t i = 0; i < s.ticks.size(); ++i) {
+      if (s.ticks[i] >= from && s.ticks[i] <= to) peak = std::max(peak, s.values[i]);
+    }
+  }
+  return peak;
+}
+
+std::string iso_time_now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string human_bytes(double b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (b >= 1024 && u < 4) {
+    b /= 1024;
+    ++u;
+  }
+  return fmt::format("{:.1f} {}", b, units[u]);
+}
+
+// Removes the scratch folder however the run ends.
+struct ScratchDir {
+  std::filesystem::path path;
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+}  // namespace
+
+ProfileResult run_profile(const WorkloadRegistry& registry, const ProfileOptions& options) {
+  if (options.sizes.empty()) throw Error(Error::Kind::InvalidArgument, "no data-set size given");
+  std::vector<const WorkloadInfo*> selected = registry.select(options.components);
+  if (selected.empty()) throw Error(Error::Kind::InvalidArgument, "no workload selected");
+  core::ensure_writable_directory(options.out_dir);
+  if (!options.data_dir.empty() && !std::filesystem::is_directory(options.data_dir)) {
+    throw Error(Error::Kind::Io, "data folder '" + options.data_dir.string() + "' does not exist");
+  }
+  ScratchDir scratch{options.out_dir / (".scratch-" + std::to_string(::getpid()))};
+  std::filesystem::create_directories(scratch.path);
+
+  init_clock();
+  register_thread();
+  set_thread_name("main");
+  PerfCounters perf;
+  Sampler sampler(options.sample_period);
+  ProcessIo io_start = read_process_io();
+  std::vector<CounterValue> counters_start = perf.read();
+  std::vector<LockReading> locks_start = read_lock_stats();
+  std::vector<IoReading> io_sites_start = read_io_sites();
+  std::uint64_t cpu_start = process_cpu_ns();
+  bool rss_peak_resettable = reset_peak_rss();
+  sampler.start();
+  const std::uint64_t origin = now_ticks();
+
+  struct Window {
+    std::string name, component, size;
+    std::uint64_t from, to;
+    json entry;
+  };
+  std::vector<Window> windows;
+  bool checks_passed = true;
+  std::size_t total = selected.size() * options.sizes.size(), index = 0;
+  auto wall_start = std::chrono::steady_clock::now();
+
+  for (DataSize size : options.sizes) {
+    for (const WorkloadInfo* info : selected) {
+      ++index;
+      WorkloadContext ctx{size, options.seed, options.data_dir, scratch.path, options.threads};
+      core::memory::Tag tag = core::memory::tag(info->component);
+      auto say = [&](const std::string& what) {
+        if (options.progress == nullptr) return;
+        double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+        *options.progress << fmt::format("[{}/{}] {} ({}) {} [{:.2f} s]\n", index, total, info->name,
+                                         to_string(size), what, elapsed)
+                          << std::flush;
+      };
+      const SpanSite& site = intern_site(info->name);  // the run phase, as one span
+      json phases;
+      Edge before, after;
+      CheckResult check;
+      std::uint64_t input_bytes = 0;
+      double rss_peak = -1;
+      {
+        core::memory::TagScope tag_scope(tag);
+        std::unique_ptr<Workload> w = info->make();
+        say("preparing");
+        std::uint64_t p0 = now_ticks();
+        w->prepare(ctx);
+        std::uint64_t p1 = now_ticks();
+        input_bytes = w->input_bytes();
+        say(fmt::format("running on {}", human_bytes(static_cast<double>(input_bytes))));
+        if (rss_peak_resettable) reset_peak_rss();
+        core::memory::reset_peak(tag);
+        before = read_edge(perf, tag);
+        {
+          Scope span(site);
+          w->run(ctx);
+        }
+        after = read_edge(perf, tag);
+        if (rss_peak_resettable) rss_peak = static_cast<double>(peak_rss_bytes());
+        check = w->check();
+        std::uint64_t c1 = now_ticks();
+        phases = {{"prepare_ticks", p1 - p0}, {"check_ticks", c1 - after.tick}};
+        say(check.passed ? "ok" : "CHECK FAILED: " + check.detail);
+      }
+      checks_passed = checks_passed && check.passed;
+      Window win{info->name, info->component, to_string(size), before.tick, after.tick, json::object()};
+      win.entry = {{"name", info->name},
+                   {"component", info->component},
+                   {"description", info->description},
+                   {"size", to_string(size)},
+                   {"input_bytes", input_bytes},
+                   {"process_cpu_ns", after.process_cpu_ns - before.process_cpu_ns},
+                   {"check", {{"passed", check.passed}, {"detail", check.detail}}},
+                   {"phases", phases},
+                   {"io", process_io_json(after.io - before.io)},
+                   {"counters", counters_json(difference(after.counters, before.counters))},
+                   {"memory",
+                    {{"tag", info->component},
+                     {"peak_bytes", after.memory.peak_bytes},
+                     {"run_peak_extra_bytes", after.memory.peak_bytes - before.memory.live_bytes},
+                     {"live_at_start_bytes", before.memory.live_bytes},
+                     {"allocated_bytes", after.memory.allocated_bytes - before.memory.allocated_bytes},
+                     {"allocations", after.memory.allocations - before.memory.allocations},
+                     {"frees", after.memory.frees - before.memory.frees},
+                     {"live_growth_bytes", after.memory.live_bytes - before.memory.live_bytes},
+                     {"rss_peak_bytes", rss_peak}}}};
+      std::array<std::uint64_t, core::memory::kBuckets> hist{};
+      for (std::size_t i = 0; i < hist.size(); ++i) hist[i] = after.memory.histogram[i] - before.memory.histogram[i];
+      win.entry["memory"]["histogram"] = histogram_json(hist);
+      // Lock waits and I/O sites inside the run phase (ticks; converted below).
+      win.entry["locks"] = locks_delta_json(after.locks, before.locks, 1.0);
+      win.entry["io_sites"] = io_sites_delta_json(after.io_sites, before.io_sites, 1.0);
+      windows.push_back(std::move(win));
+    }
+  }
+
+  const std::uint64_t end = now_ticks();
+  sampler.stop();
+  const double npt = ns_per_tick();
+  auto ns = [&](std::uint64_t ticks) { return static_cast<double>(ticks) * npt; };
+  auto rel = [&](std::uint64_t tick) { return tick >= origin ? ns(tick - origin) : -ns(origin - tick); };
+
+  std::vector<ThreadSnapshot> threads = snapshot_threads(origin, end);
+  CpuTimeline cpu(sampler.thread_cpu(), threads);
+
+  json report;
+  report["schema"] = "miso-profile-report";
+  report["version"] = kReportVersion;
+  report["created"] = iso_time_now();
+  MachineInfo m = machine_info();
+  report["machine"] = {{"hostname", m.hostname},
+                       {"cpu_model", m.cpu_model},
+                       {"logical_cpus", m.logical_cpus},
+                       {"memory_bytes", m.memory_bytes},
+                       {"kernel", m.kernel}};
+  json sizes = json::array();
+  for (DataSize s : options.sizes) sizes.push_back(to_string(s));
+  json comps = json::array();
+  for (const WorkloadInfo* w : selected) {
+    if (std::find(comps.begin(), comps.end(), w->component) == comps.end()) comps.push_back(w->component);
+  }
+  report["config"] = {{"sizes", sizes},
+                      {"components", comps},
+                      {"seed", options.seed},
+                      {"data_dir", options.data_dir.string()},
+                      {"sample_period_ns", std::chrono::nanoseconds(options.sample_period).count()}};
+  report["clock"] = {{"source", clock_source()}, {"ns_per_tick", npt}};
+  report["duration_ns"] = ns(end - origin);
+
+  // Workloads, with spans and thread use inside each run window.
+  json workloads = json::array();
+  for (Window& w : windows) {
+    json& e = w.entry;
+    e["phases"] = {{"prepare_ns", ns(e["phases"]["prepare_ticks"].get<std::uint64_t>())},
+                   {"run_ns", ns(w.to - w.from)},
+                   {"check_ns", ns(e["phases"]["check_ticks"].get<std::uint64_t>())}};
+    e["start_ns"] = rel(w.from);
+    e["wall_ns"] = ns(w.to - w.from);
+    double cpu_ns = e["process_cpu_ns"].get<double>();
+    e["cpu_ns"] = cpu_ns;
+    e["cpu_load"] = e["wall_ns"].get<double>() > 0 ? cpu_ns / e["wall_ns"].get<double>() : 0.0;
+    e.erase("process_cpu_ns");
+    for (json& l : e["locks"]) l["wait_ns"] = l["wait_ns"].get<double>() * npt;
+    for (json& io : e["io_sites"]) {
+      double t_ns = io["time_ns"].get<double>() * npt;
+      io["time_ns"] = t_ns;
+      io["bytes_per_second"] = t_ns > 0 ? io["bytes"].get<double>() / (t_ns * 1e-9) : 0.0;
+    }
+    e["spans"] = spans_json(aggregate_spans(threads, npt, w.from, w.to, &cpu));
+    if (e["memory"]["rss_peak_bytes"].get<double>() < 0) {
+      e["memory"]["rss_peak_bytes"] = series_peak(sampler.series(), "memory.rss", w.from, w.to);
+    }
+    workloads.push_back(e);
+  }
+  report["workloads"] = workloads;
+
+  // Spans over the whole run, and the per-component breakdown by self time.
+  std::vector<SpanStats> spans = aggregate_spans(threads, npt, origin, end, &cpu);
+  report["spans"] = spans_json(spans);
+  json components = json::object();
+  for (const SpanStats& s : spans) {
+    json& c = components[s.component];
+    if (c.is_null()) c = {{"name", s.component}, {"self_ns", 0.0}, {"cpu_ns", 0.0}, {"spans", 0}};
+    c["self_ns"] = c["self_ns"].get<double>() + s.self_ns;
+    c["cpu_ns"] = c["cpu_ns"].get<double>() + s.cpu_ns;
+    c["spans"] = c["spans"].get<std::uint64_t>() + s.count;
+  }
+  for (const core::memory::TagStats& t : core::memory::all_stats()) {
+    json& c = components[t.name];
+    if (c.is_null()) c = {{"name", t.name}, {"self_ns", 0.0}, {"cpu_ns", 0.0}, {"spans", 0}};
+    c["memory"] = {{"live_bytes", t.live_bytes},
+                   {"peak_bytes", t.peak_bytes},
+                   {"allocated_bytes", t.allocated_bytes},
+                   {"allocations", t.allocations},
+                   {"histogram", histogram_json(t.histogram)}};
+  }
+  json comp_list = json::array();
+  for (auto& [name, c] : components.items()) comp_list.push_back(c);
+  report["components"] = comp_list;
+
+  // Threads.
+  json thread_list = json::array();
+  for (const ThreadUsage& u : thread_usage(threads, cpu, npt, origin, end)) {
+    thread_list.push_back({{"tid", u.tid},
+                           {"name", u.name},
+                           {"lifetime_ns", u.lifetime_ns},
+                           {"busy_ns", u.busy_ns},
+                           {"idle_ns", u.idle_ns},
+                           {"utilization", u.lifetime_ns > 0 ? u.busy_ns / u.lifetime_ns : 0.0},
+                           {"spans", u.spans}});
+  }
+  report["threads"] = thread_list;
+  json locks = locks_delta_json(read_lock_stats(), locks_start, npt);
+  for (json& l : locks) {
+    for (const LockReading& r : read_lock_stats()) {
+      if (r.name == l["name"]) l["max_wait_ns"] = ns(r.max_wait_ticks);
+    }
+  }
+  report["locks"] = locks;
+
+  report["io"] = {{"process", process_io_json(read_process_io() - io_start)},
+                  {"sites", io_sites_delta_json(read_io_sites(), io_sites_start, npt)}};
+  report["counters"] = counters_json(difference(perf.read(), counters_start));
+  std::uint64_t cpu_total = process_cpu_ns() - cpu_start;
+  report["cpu"] = {{"process_cpu_ns", cpu_total},
+                   {"average_load", ns(end - origin) > 0 ? static_cast<double>(cpu_total) / ns(end - origin) : 0.0},
+                   {"logical_cpus", m.logical_cpus}};
+
+  HeapInfo heap = read_heap();
+  json fragmentation = heap.available
+                           ? json{{"available", true},
+                                  {"value", heap.fragmentation()},
+                                  {"heap_held_bytes", heap.held_bytes},
+                                  {"heap_in_use_bytes", heap.in_use_bytes}}
+                           : json{{"available", false}, {"reason", "mallinfo2 is not meaningful in this build "
+                                                                   "(sanitizer allocator)"}};
+  report["memory"] = {{"accounting", core::memory::hooks_active() ? "operator new/delete hooks" : "unavailable"},
+                      {"peak_rss_bytes", peak_rss_bytes()},
+                      {"rss_bytes", rss_bytes()},
+                      {"fragmentation", fragmentation},
+                      {"profiler_buffer_bytes", buffer_bytes()}};
+
+  // Series, with times relative to the start of the run.
+  json series = json::array();
+  for (const Series& s : sampler.series()) {
+    json t = json::array(), v = json::array();
+    bool ticks_unit = s.unit == "ticks";
+    for (std::size_t i = 0; i < s.ticks.size(); ++i) {
+      t.push_back(rel(s.ticks[i]));
+      v.push_back(ticks_unit ? s.values[i] * npt : s.values[i]);
+    }
+    series.push_back({{"name", s.name},
+                      {"unit", ticks_unit ? "ns" : s.unit},
+                      {"kind", to_string(s.kind)},
+                      {"t_ns", t},
+                      {"values", v}});
+  }
+  // Per-thread utilisation between samples, for the thread chart.
+  for (const auto& [tid, samples] : sampler.thread_cpu()) {
+    json t = json::array(), v = json::array();
+    for (std::size_t i = 1; i < samples.size(); ++i) {
+      double wall = ns(samples[i].tick - samples[i - 1].tick);
+      if (wall <= 0) continue;
+      t.push_back(rel(samples[i].tick));
+      v.push_back(std::clamp(static_cast<double>(samples[i].cpu_ns - samples[i - 1].cpu_ns) / wall, 0.0, 1.0));
+    }
+    series.push_back({{"name", "thread." + std::to_string(tid) + ".utilization"},
+                      {"unit", "ratio"},
+                      {"kind", "gauge"},
+                      {"t_ns", t},
+                      {"values", v}});
+  }
+  report["series"] = series;
+
+  // GPU: monitor samples (if any device) and what backends recorded.
+  GpuActivity g = read_gpu_activity();
+  json transfers = json::object();
+  for (int i = 0; i < 3; ++i) {
+    transfers[to_string(static_cast<GpuTransfer>(i))] = {
+        {"count", g.transfers[i]}, {"bytes", g.transfer_bytes[i]}, {"time_ns", g.transfer_ns[i]}};
+  }
+  GpuMonitor* monitor = gpu_monitor();
+  report["gpu"] = {{"available", monitor != nullptr},
+                   {"monitor", monitor != nullptr ? monitor->backend() : ""},
+                   {"reason", monitor != nullptr ? "" : gpu_unavailable_reason()},
+                   {"transfers", transfers},
+                   {"waits", {{"count", g.waits}, {"time_ns", g.wait_ns}}},
+                   {"kernels", {{"count", g.kernels}, {"time_ns", g.kernel_ns}}}};
+  if (monitor != nullptr) {
+    json devices = json::array();
+    for (const GpuDeviceSample& d : monitor->sample()) {
+      double peak_util = series_peak(sampler.series(), "gpu." + std::to_string(d.index) + ".utilization", origin, end);
+      double peak_mem = series_peak(sampler.series(), "gpu." + std::to_string(d.index) + ".memory_used", origin, end);
+      devices.push_back({{"index", d.index},
+                         {"name", d.name},
+                         {"memory_total_bytes", d.memory_total_bytes},
+                         {"peak_utilization_pct", peak_util},
+                         {"peak_memory_used_bytes", peak_mem}});
+    }
+    report["gpu"]["devices"] = devices;
+  }
+
+  // Growth exponents when several sizes ran.
+  json scaling = json::array();
+  if (options.sizes.size() > 1) {
+    for (const WorkloadInfo* info : selected) {
+      std::vector<double> x, t, mem;
+      json sizes_run = json::array();
+      for (const json& e : report["workloads"]) {
+        if (e["name"] != info->name) continue;
+        sizes_run.push_back(e["size"]);
+        x.push_back(e["input_bytes"].get<double>());
+        t.push_back(e["wall_ns"].get<double>());
+        mem.push_back(std::max(1.0, e["memory"]["peak_bytes"].get<double>()));
+      }
+      double te = growth_exponent(x, t), me = growth_exponent(x, mem);
+      scaling.push_back({{"workload", info->name},
+                         {"sizes", sizes_run},
+                         {"input_bytes", x},
+                         {"wall_ns", t},
+                         {"peak_bytes", mem},
+                         {"time_exponent", std::isnan(te) ? json(nullptr) : json(te)},
+                         {"memory_exponent", std::isnan(me) ? json(nullptr) : json(me)}});
+    }
+  }
+  report["scaling"] = scaling;
+  report["profiler"] = {{"samples", sampler.samples_taken()},
+                        {"sampler_cpu_ns", sampler.own_cpu_ns()},
+                        {"span_events", [&] {
+                           std::uint64_t n = 0;
+                           for (const ThreadSnapshot& t : threads) n += t.events.size();
+                           return n;
+                         }()}};
+  report["checks_passed"] = checks_passed;
+
+  write_chrome_trace(options.out_dir / "trace.json", threads, sampler.series(), npt, origin);
+  write_report_files(report, options.out_dir);
+  return {std::move(report), options.out_dir, checks_passed};
+}
+
+void write_report_files(const nlohmann::json& report, const std::filesystem::path& dir) {
+  core::write_file_atomic(dir / "report.json", report.dump(1));
+  core::write_file_atomic(dir / "index.html", render_html_report(report));
+}
+
+}  // namespace miso::profiler

@@ -1,0 +1,222 @@
+#include "miso/profiler/profile_run.hpp"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include "miso/core/error.hpp"
+#include "miso/core/file.hpp"
+#include "miso/profiler/builtin_workloads.hpp"
+#include "miso/profiler/mutex.hpp"
+#include "miso/profiler/span.hpp"
+#include "miso/profiler/thread_registry.hpp"
+#include "test_dir.hpp"
+
+namespace miso::profiler {
+namespace {
+
+using nlohmann::json;
+using ProfileRunTest = miso::testing::TempDirTest;
+
+// A workload with a known allocation pattern, known spans and a contended lock.
+class PatternWorkload final : public Workload {
+ public:
+  explicit PatternWorkload(bool pass = true, bool fail_prepare = false) : pass_(pass), fail_prepare_(fail_prepare) {}
+  void prepare(const WorkloadContext&) override {
+    if (fail_prepare_) throw Error(Error::Kind::Format, "planted corrupt input");
+  }
+  std::uint64_t input_bytes() const override { return target_bytes(DataSize::Small); }
+  void run(const WorkloadContext&) override {
+    MISO_PROFILE_SCOPE("pattern.outer");
+    std::vector<std::unique_ptr<char[]>> blocks;
+    for (int i = 0; i < 3; ++i) {
+      MISO_PROFILE_SCOPE("pattern.alloc");
+      blocks.push_back(std::make_unique<char[]>(1 << 20));  // 3 MiB live at once
+    }
+    Mutex m("pattern.lock");
+    m.lock();
+    std::thread t([&] {
+      set_thread_name("pattern.waiter");
+      std::lock_guard lock(m);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    m.unlock();
+    t.join();
+  }
+  CheckResult check() const override { return {pass_, pass_ ? "fine" : "planted failure"}; }
+  std::vector<std::filesystem::path> save_input(const WorkloadContext&, const std::filesystem::path&) const override {
+    return {};
+  }
+
+ private:
+  bool pass_;
+  bool fail_prepare_;
+};
+
+WorkloadRegistry pattern_registry(bool pass = true, bool fail_prepare = false) {
+  WorkloadRegistry r;
+  r.add({"pattern.work", "pattern", "known allocations",
+         [=] { return std::make_unique<PatternWorkload>(pass, fail_prepare); }});
+  return r;
+}
+
+ProfileOptions options_for(const std::filesystem::path& out) {
+  ProfileOptions o;
+  o.out_dir = out;
+  o.sample_period = std::chrono::milliseconds(1);
+  return o;
+}
+
+TEST_F(ProfileRunTest, ReportHasKnownSpansMemoryAndLockWaits) {
+  std::ostringstream progress;
+  ProfileOptions o = options_for(dir_ / "out");
+  o.progress = &progress;
+  ProfileResult result = run_profile(pattern_registry(), o);
+  EXPECT_TRUE(result.checks_passed);
+  EXPECT_NE(progress.str().find("[1/1] pattern.work (small)"), std::string::npos) << progress.str();
+
+  json r = json::parse(core::read_file(dir_ / "out" / "report.json"));
+  EXPECT_EQ(r, result.report);
+  EXPECT_EQ(r["schema"], "miso-profile-report");
+  EXPECT_EQ(r["version"], kReportVersion);
+  ASSERT_EQ(r["workloads"].size(), 1u);
+  const json& w = r["workloads"][0];
+  EXPECT_EQ(w["name"], "pattern.work");
+  EXPECT_EQ(w["size"], "small");
+  EXPECT_TRUE(w["check"]["passed"].get<bool>());
+  EXPECT_GE(w["memory"]["allocated_bytes"].get<double>(), 3.0 * (1 << 20));
+  EXPECT_GE(w["memory"]["peak_bytes"].get<double>(), 3.0 * (1 << 20));
+  EXPECT_GE(w["memory"]["allocations"].get<double>(), 3);
+  // The three 1 MiB blocks were freed; first-use statics of the runtime may stay.
+  EXPECT_LT(w["memory"]["live_growth_bytes"].get<double>(), 1 << 16);
+  EXPECT_GT(w["wall_ns"].get<double>(), 0);
+
+  std::map<std::string, json> spans;
+  for (const json& s : w["spans"]) spans[s["name"]] = s;
+  ASSERT_TRUE(spans.count("pattern.alloc"));
+  EXPECT_EQ(spans["pattern.alloc"]["count"], 3);
+  ASSERT_TRUE(spans.count("pattern.outer"));
+  ASSERT_TRUE(spans.count("pattern.work"));  // the run phase itself
+  EXPECT_LE(spans["pattern.outer"]["self_ns"].get<double>(), spans["pattern.outer"]["total_ns"].get<double>());
+  ASSERT_TRUE(spans.count("pattern.lock.wait"));
+  ASSERT_EQ(w["locks"].size(), 1u);
+  EXPECT_EQ(w["locks"][0]["name"], "pattern.lock");
+  EXPECT_EQ(w["locks"][0]["contended"], 1);
+  EXPECT_GT(w["locks"][0]["wait_ns"].get<double>(), 0);
+
+  bool waiter = false;
+  for (const json& t : r["threads"]) waiter = waiter || t["name"] == "pattern.waiter";
+  EXPECT_TRUE(waiter);
+  bool rss = false;
+  for (const json& s : r["series"]) rss = rss || s["name"] == "memory.rss";
+  EXPECT_TRUE(rss);
+  for (const char* key : {"counters", "gpu", "io", "memory", "cpu", "machine", "clock", "components", "locks"}) {
+    EXPECT_TRUE(r.contains(key)) << key;
+  }
+  for (auto& [name, c] : r["counters"].items()) {
+    EXPECT_TRUE(c["available"].get<bool>() || !c["reason"].get<std::string>().empty()) << name;
+  }
+
+  json trace = json::parse(core::read_file(dir_ / "out" / "trace.json"));
+  int x_events = 0;
+  for (const json& e : trace["traceEvents"]) x_events += e["ph"] == "X";
+  EXPECT_GE(x_events, 6);
+  std::string html = core::read_file(dir_ / "out" / "index.html");
+  EXPECT_NE(html.find("<svg"), std::string::npos);
+  EXPECT_NE(html.find("pattern.lock"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "out" / (".scratch-" + std::to_string(::getpid()))));
+}
+
+TEST_F(ProfileRunTest, FailedCheckIsReportedNotHidden) {
+  ProfileResult result = run_profile(pattern_registry(false), options_for(dir_ / "out"));
+  EXPECT_FALSE(result.checks_passed);
+  EXPECT_FALSE(result.report["checks_passed"].get<bool>());
+  EXPECT_EQ(result.report["workloads"][0]["check"]["detail"], "planted failure");
+}
+
+TEST_F(ProfileRunTest, WorkloadErrorAbortsAndWritesNothing) {
+  EXPECT_THROW(run_profile(pattern_registry(true, true), options_for(dir_ / "out")), Error);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "out" / "report.json"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "out" / "trace.json"));
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir_ / "out"), {}), 0);
+}
+
+TEST_F(ProfileRunTest, BadOptionsFailBeforeAnyWork) {
+  core::write_file_atomic(dir_ / "file", "x");
+  try {
+    run_profile(pattern_registry(), options_for(dir_ / "file" / "out"));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), Error::Kind::Io);
+  }
+  ProfileOptions o = options_for(dir_ / "out");
+  o.components = {"nope"};
+  EXPECT_THROW(run_profile(pattern_registry(), o), Error);
+  o.components = {};
+  o.sizes = {};
+  EXPECT_THROW(run_profile(pattern_registry(), o), Error);
+  o.sizes = {DataSize::Small};
+  o.data_dir = dir_ / "no-such-data";
+  EXPECT_THROW(run_profile(pattern_registry(), o), Error);
+}
+
+TEST_F(ProfileRunTest, BuiltinWorkloadsPassAndReportIo) {
+  WorkloadRegistry r;
+  register_profiler_workloads(r);
+  ProfileResult result = run_profile(r, options_for(dir_ / "out"));
+  EXPECT_TRUE(result.checks_passed);
+  const json& rt = result.report["workloads"][1];
+  EXPECT_EQ(rt["name"], "profiler.file_roundtrip");
+  EXPECT_GE(rt["io"]["write_bytes"].get<double>(), 1 << 20);
+  EXPECT_GE(rt["io"]["read_bytes"].get<double>(), 1 << 20);
+  std::uint64_t timed = 0;
+  for (const json& s : rt["io_sites"]) timed += s["bytes"].get<std::uint64_t>();
+  EXPECT_EQ(timed, 2u << 20);  // every byte written and read, timed once
+}
+
+// Input and memory proportional to the data-set size: n doubles.
+class LinearWorkload final : public Workload {
+ public:
+  void prepare(const WorkloadContext& ctx) override { n_ = target_bytes(ctx.size) / 1024; }
+  std::uint64_t input_bytes() const override { return n_ * sizeof(double); }
+  void run(const WorkloadContext&) override {
+    std::vector<double> v(n_);
+    for (std::size_t i = 0; i < n_; ++i) v[i] = static_cast<double>(i) * 0.5;
+    sum_ = 0;
+    for (double x : v) sum_ += x;
+  }
+  CheckResult check() const override {
+    double expected = 0.25 * static_cast<double>(n_) * static_cast<double>(n_ - 1);
+    return {sum_ == expected, "sum of i/2"};
+  }
+  std::vector<std::filesystem::path> save_input(const WorkloadContext&, const std::filesystem::path&) const override {
+    return {};
+  }
+
+ private:
+  std::uint64_t n_ = 0;
+  double sum_ = 0;
+};
+
+TEST_F(ProfileRunTest, ScalingReportsGrowthExponents) {
+  ProfileOptions o = options_for(dir_ / "out");
+  o.sizes = {DataSize::Small, DataSize::Medium};
+  WorkloadRegistry r;
+  r.add({"linear.work", "linear", "", [] { return std::make_unique<LinearWorkload>(); }});
+  ProfileResult result = run_profile(r, o);
+  EXPECT_TRUE(result.checks_passed);
+  ASSERT_EQ(result.report["workloads"].size(), 2u);
+  ASSERT_EQ(result.report["scaling"].size(), 1u);
+  const json& s = result.report["scaling"][0];
+  EXPECT_EQ(s["workload"], "linear.work");
+  EXPECT_EQ(s["sizes"], json({"small", "medium"}));
+  EXPECT_EQ(s["input_bytes"], json({8192, 819200}));
+  ASSERT_TRUE(s["memory_exponent"].is_number());
+  EXPECT_NEAR(s["memory_exponent"].get<double>(), 1.0, 0.05);  // peak = 8 n bytes
+  EXPECT_TRUE(s["time_exponent"].is_number());
+}
+
+}  // namespace
+}  // namespace miso::profiler
