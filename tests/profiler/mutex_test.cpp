@@ -18,9 +18,11 @@ TEST(Mutex, UncontendedAcquisitionsAreCounted) {
   }
   EXPECT_TRUE(m.try_lock());
   m.unlock();
-  EXPECT_EQ(m.stats().acquisitions.load(), 11u);
-  EXPECT_EQ(m.stats().contended.load(), 0u);
-  EXPECT_EQ(m.stats().wait_ticks.load(), 0u);
+  LockReading r = m.reading();
+  EXPECT_EQ(r.name, "test.lock.plain");
+  EXPECT_EQ(r.acquisitions, 11u);
+  EXPECT_EQ(r.contended, 0u);
+  EXPECT_EQ(r.wait_ticks, 0u);
 }
 
 TEST(Mutex, ForcedContentionRecordsWaitAndSpan) {
@@ -39,11 +41,11 @@ TEST(Mutex, ForcedContentionRecordsWaitAndSpan) {
   waiter.join();
   std::uint64_t to = now_ticks();
 
-  const LockStats& s = m.stats();
-  EXPECT_EQ(s.contended.load(), 1u);
-  EXPECT_EQ(s.acquisitions.load(), 2u);
-  EXPECT_GT(s.wait_ticks.load(), 0u);
-  EXPECT_EQ(s.max_wait_ticks.load(), s.wait_ticks.load());
+  LockReading s = m.reading();
+  EXPECT_EQ(s.contended, 1u);
+  EXPECT_EQ(s.acquisitions, 2u);
+  EXPECT_GT(s.wait_ticks, 0u);
+  EXPECT_EQ(s.max_wait_ticks, s.wait_ticks);
   bool found = false;
   for (const LockReading& r : read_lock_stats()) {
     if (r.name == "test.lock.forced") {
@@ -60,10 +62,20 @@ TEST(Mutex, ForcedContentionRecordsWaitAndSpan) {
   EXPECT_TRUE(span);
 }
 
-TEST(Mutex, SameNameSharesStatsAndWorksWithConditionVariables) {
+TEST(Mutex, SameNameSumsLiveAndDestroyedMutexes) {
+  {
+    Mutex gone("test.lock.shared");
+    for (int i = 0; i < 3; ++i) std::lock_guard lock(gone);
+  }
   Mutex a("test.lock.shared"), b("test.lock.shared");
-  EXPECT_EQ(&a.stats(), &b.stats());
-  EXPECT_EQ(&lock_stats("test.lock.shared"), &a.stats());
+  { std::lock_guard lock(a); }
+  { std::lock_guard lock(b); }
+  EXPECT_EQ(read_lock("test.lock.shared").acquisitions, 5u);
+  EXPECT_EQ(a.name(), "test.lock.shared");
+}
+
+TEST(Mutex, WorksWithConditionVariables) {
+  Mutex a("test.lock.cv");
   std::condition_variable_any cv;
   bool ready = false;
   std::thread t([&] {
@@ -77,6 +89,7 @@ TEST(Mutex, SameNameSharesStatsAndWorksWithConditionVariables) {
   }
   t.join();
   EXPECT_TRUE(ready);
+  EXPECT_GE(a.reading().acquisitions, 2u);
 }
 
 }  // namespace

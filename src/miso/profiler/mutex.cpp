@@ -1,16 +1,28 @@
 #include "miso/profiler/mutex.hpp"
 
+#include <algorithm>
 #include <deque>
+#include <map>
 
 #include "miso/core/memory.hpp"
 
 namespace miso::profiler {
 
+struct LockRegistryAccess {
+  static LockReading read(const Mutex& m) {
+    return {m.stats_->name, m.acquisitions_.load(std::memory_order_relaxed),
+            m.contended_.load(std::memory_order_relaxed), m.wait_ticks_.load(std::memory_order_relaxed),
+            m.max_wait_ticks_.load(std::memory_order_relaxed)};
+  }
+};
+
 namespace {
 
 struct Locks {
   std::mutex mutex;
-  std::deque<LockStats> items;
+  std::deque<LockStats> stats;              // deque: addresses stay put
+  std::vector<const Mutex*> live;           // constructed, not yet destroyed
+  std::map<std::string, LockReading> retired;  // totals of destroyed mutexes by name
 };
 
 Locks& locks() {
@@ -18,30 +30,65 @@ Locks& locks() {
   return *l;
 }
 
+void accumulate(LockReading& into, const LockReading& r) {
+  into.acquisitions += r.acquisitions;
+  into.contended += r.contended;
+  into.wait_ticks += r.wait_ticks;
+  into.max_wait_ticks = std::max(into.max_wait_ticks, r.max_wait_ticks);
+}
+
 }  // namespace
 
-LockStats& lock_stats(std::string_view name) {
+Mutex::Mutex(std::string_view name) {
   core::memory::TagScope untagged(core::memory::kUntagged);
   Locks& l = locks();
   std::lock_guard lock(l.mutex);
-  for (LockStats& s : l.items) {
-    if (s.name == name) return s;
+  auto it = std::find_if(l.stats.begin(), l.stats.end(), [&](const LockStats& s) { return s.name == name; });
+  if (it == l.stats.end()) {
+    LockStats& s = l.stats.emplace_back();
+    s.name = std::string(name);
+    s.wait_name = s.name + ".wait";
+    s.wait_site = SpanSite{s.wait_name.c_str(), __FILE__, __LINE__};
+    stats_ = &s;
+  } else {
+    stats_ = &*it;
   }
-  LockStats& s = l.items.emplace_back();
-  s.name = std::string(name);
-  s.wait_name = s.name + ".wait";
-  s.wait_site = SpanSite{s.wait_name.c_str(), __FILE__, __LINE__};
-  return s;
+  l.live.push_back(this);
+}
+
+Mutex::~Mutex() {
+  core::memory::TagScope untagged(core::memory::kUntagged);
+  Locks& l = locks();
+  std::lock_guard lock(l.mutex);
+  l.live.erase(std::find(l.live.begin(), l.live.end(), this));
+  LockReading& r = l.retired[stats_->name];
+  r.name = stats_->name;
+  accumulate(r, LockRegistryAccess::read(*this));
+}
+
+LockReading Mutex::reading() const { return LockRegistryAccess::read(*this); }
+
+LockReading read_lock(std::string_view name) {
+  Locks& l = locks();
+  std::lock_guard lock(l.mutex);
+  LockReading total{std::string(name), 0, 0, 0, 0};
+  auto it = l.retired.find(std::string(name));
+  if (it != l.retired.end()) accumulate(total, it->second);
+  for (const Mutex* m : l.live) {
+    if (m->name() == name) accumulate(total, LockRegistryAccess::read(*m));
+  }
+  return total;
 }
 
 std::vector<LockReading> read_lock_stats() {
-  Locks& l = locks();
-  std::lock_guard lock(l.mutex);
-  std::vector<LockReading> out;
-  for (const LockStats& s : l.items) {
-    out.push_back({s.name, s.acquisitions.load(std::memory_order_relaxed), s.contended.load(std::memory_order_relaxed),
-                   s.wait_ticks.load(std::memory_order_relaxed), s.max_wait_ticks.load(std::memory_order_relaxed)});
+  std::vector<std::string> names;
+  {
+    Locks& l = locks();
+    std::lock_guard lock(l.mutex);
+    for (const LockStats& s : l.stats) names.push_back(s.name);
   }
+  std::vector<LockReading> out;
+  for (const std::string& n : names) out.push_back(read_lock(n));
   return out;
 }
 
@@ -51,11 +98,11 @@ void Mutex::lock_contended() {
   mutex_.lock();
   std::uint64_t end = now_ticks();
   std::uint64_t waited = end - start;
-  stats_->acquisitions.fetch_add(1, std::memory_order_relaxed);
-  stats_->contended.fetch_add(1, std::memory_order_relaxed);
-  stats_->wait_ticks.fetch_add(waited, std::memory_order_relaxed);
-  std::uint64_t max = stats_->max_wait_ticks.load(std::memory_order_relaxed);
-  while (waited > max && !stats_->max_wait_ticks.compare_exchange_weak(max, waited, std::memory_order_relaxed)) {
+  bump(acquisitions_);
+  bump(contended_);
+  bump(wait_ticks_, waited);
+  if (waited > max_wait_ticks_.load(std::memory_order_relaxed)) {
+    max_wait_ticks_.store(waited, std::memory_order_relaxed);
   }
   record_span(stats_->wait_site, start, end);
 }
