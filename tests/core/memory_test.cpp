@@ -9,6 +9,12 @@
 
 #include "miso/core/error.hpp"
 
+#if defined(MISO_SANITIZED)
+// Let AddressSanitizer's malloc return null for impossible sizes, as glibc's does,
+// so operator new can turn that into std::bad_alloc.
+extern "C" const char* __asan_default_options() { return "allocator_may_return_null=1"; }
+#endif
+
 namespace miso::core::memory {
 namespace {
 

@@ -200,6 +200,37 @@ class LinearWorkload final : public Workload {
   double sum_ = 0;
 };
 
+// Holds on to 64 KiB more every millisecond: a leak, as the report must show.
+class LeakyWorkload final : public Workload {
+ public:
+  void prepare(const WorkloadContext&) override {}
+  std::uint64_t input_bytes() const override { return 0; }
+  void run(const WorkloadContext&) override {
+    for (int i = 0; i < 40; ++i) {
+      kept_.push_back(std::make_unique<char[]>(64 * 1024));
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  CheckResult check() const override { return {kept_.size() == 40, "kept"}; }
+  std::vector<std::filesystem::path> save_input(const WorkloadContext&, const std::filesystem::path&) const override {
+    return {};
+  }
+
+ private:
+  std::vector<std::unique_ptr<char[]>> kept_;
+};
+
+TEST_F(ProfileRunTest, SteadyGrowthShowsAsPositiveGrowthRate) {
+  WorkloadRegistry r;
+  r.add({"leaky.work", "leaky", "", [] { return std::make_unique<LeakyWorkload>(); }});
+  ProfileResult result = run_profile(r, options_for(dir_ / "out"));
+  const json& m = result.report["workloads"][0]["memory"];
+  EXPECT_GE(m["live_growth_bytes"].get<double>(), 40.0 * 64 * 1024);  // plus the vector holding them
+  EXPECT_LT(m["live_growth_bytes"].get<double>(), 41.0 * 64 * 1024);
+  EXPECT_GT(m["live_growth_bytes_per_second"].get<double>(), 0.0);
+  EXPECT_GE(m["peak_bytes"].get<double>(), 40.0 * 64 * 1024);
+}
+
 TEST_F(ProfileRunTest, ScalingReportsGrowthExponents) {
   ProfileOptions o = options_for(dir_ / "out");
   o.sizes = {DataSize::Small, DataSize::Medium};

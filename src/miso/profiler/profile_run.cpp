@@ -146,6 +146,22 @@ double series_peak(const std::vector<Series>& series, const std::string& name, s
   return peak;
 }
 
+// Least-squares growth of a series within [from, to] ticks, per second; 0 with
+// fewer than two samples there.
+double series_slope(const std::vector<Series>& series, const std::string& name, std::uint64_t from, std::uint64_t to,
+                    double ns_per_tick) {
+  std::vector<double> t, v;
+  for (const Series& s : series) {
+    if (s.name != name) continue;
+    for (std::size_t i = 0; i < s.ticks.size(); ++i) {
+      if (s.ticks[i] < from || s.ticks[i] > to) continue;
+      t.push_back(static_cast<double>(s.ticks[i] - from) * ns_per_tick * 1e-9);
+      v.push_back(s.values[i]);
+    }
+  }
+  return linear_slope(t, v);
+}
+
 std::string iso_time_now() {
   std::time_t t = std::time(nullptr);
   std::tm tm{};
@@ -340,6 +356,8 @@ ProfileResult run_profile(const WorkloadRegistry& registry, const ProfileOptions
     if (e["memory"]["rss_peak_bytes"].get<double>() < 0) {
       e["memory"]["rss_peak_bytes"] = series_peak(sampler.series(), "memory.rss", w.from, w.to);
     }
+    e["memory"]["live_growth_bytes_per_second"] =
+        series_slope(sampler.series(), "memory.live." + w.component, w.from, w.to, npt);
     workloads.push_back(e);
   }
   report["workloads"] = workloads;
