@@ -12,9 +12,10 @@
 
 int main(int argc, char** argv) {
   using namespace miso::app;
-  CLI::App app{"MISO: tensor mathematics, temporal reasoning, probabilistic decisions, symbolic mathematics "
-               "and scripted workloads, with an end-to-end profiler.",
-               "miso"};
+  CLI::App app{
+      "MISO: tensor mathematics, temporal reasoning, probabilistic decisions, symbolic mathematics "
+      "and scripted workloads, with an end-to-end profiler.",
+      "miso"};
   app.set_version_flag("--version", std::string("miso ") + MISO_VERSION);
   app.require_subcommand(1);
   app.footer(

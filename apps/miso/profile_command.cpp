@@ -55,7 +55,8 @@ int run_profile(const ProfileArgs& args) {
   prof::WorkloadRegistry registry = all_workloads();
   if (args.list) return list_workloads(registry, args.json_output);
   if (!(args.sample_ms > 0) || args.sample_ms > 60'000) {
-    throw Error(Error::Kind::InvalidArgument, "--sample-ms must be in (0, 60000], got " + fmt::format("{}", args.sample_ms));
+    throw Error(Error::Kind::InvalidArgument,
+                "--sample-ms must be in (0, 60000], got " + fmt::format("{}", args.sample_ms));
   }
   prof::ProfileOptions options;
   options.sizes = args.sizes.empty() ? std::vector{prof::parse_size(args.size)} : prof::parse_sizes(args.sizes);
@@ -94,16 +95,19 @@ int run_profile(const ProfileArgs& args) {
     std::cout << fmt::format("{:<28} {:<7} {:>10} {:>11} {:>6} {:>11}  {}\n", "workload", "size", "input", "wall",
                              "load", "peak mem", "check");
     for (const json& w : r["workloads"]) {
-      std::cout << fmt::format("{:<28} {:<7} {:>10} {:>11} {:>6.2f} {:>11}  {}\n", w["name"].get<std::string>(),
-                               w["size"].get<std::string>(), prof::format_bytes(w["input_bytes"].get<double>()),
-                               prof::format_ns(w["wall_ns"].get<double>()), w["cpu_load"].get<double>(),
-                               prof::format_bytes(w["memory"]["peak_bytes"].get<double>()),
-                               w["check"]["passed"].get<bool>() ? "ok" : "FAILED: " + w["check"]["detail"].get<std::string>());
+      std::cout << fmt::format(
+          "{:<28} {:<7} {:>10} {:>11} {:>6.2f} {:>11}  {}\n", w["name"].get<std::string>(),
+          w["size"].get<std::string>(), prof::format_bytes(w["input_bytes"].get<double>()),
+          prof::format_ns(w["wall_ns"].get<double>()), w["cpu_load"].get<double>(),
+          prof::format_bytes(w["memory"]["peak_bytes"].get<double>()),
+          w["check"]["passed"].get<bool>() ? "ok" : "FAILED: " + w["check"]["detail"].get<std::string>());
     }
     for (const json& s : r["scaling"]) {
-      auto exp = [](const json& e) { return e.is_number() ? fmt::format("{:.2f}", e.get<double>()) : std::string("n/a"); };
-      std::cout << fmt::format("scaling {:<28} time ~ size^{}  peak memory ~ size^{}\n", s["workload"].get<std::string>(),
-                               exp(s["time_exponent"]), exp(s["memory_exponent"]));
+      auto exp = [](const json& e) {
+        return e.is_number() ? fmt::format("{:.2f}", e.get<double>()) : std::string("n/a");
+      };
+      std::cout << fmt::format("scaling {:<28} time ~ size^{}  peak memory ~ size^{}\n",
+                               s["workload"].get<std::string>(), exp(s["time_exponent"]), exp(s["memory_exponent"]));
     }
     std::cout << "report: " << (result.out_dir / "index.html").string() << "\n"
               << "        " << (result.out_dir / "report.json").string() << "\n"
@@ -129,12 +133,14 @@ int run_compare(const CompareArgs& args) {
       auto show = [&](double v) { return bytes ? prof::format_bytes(v) : prof::format_ns(v); };
       std::string flag = row.regression ? "  REGRESSION" : row.improvement ? "  faster/smaller" : "";
       if (row.below_floor) flag = "  (below noise floor)";
-      std::cout << fmt::format("{:<60} {:<16} {:>12} {:>12} {:>8}{}\n", row.subject, row.metric, show(row.a), show(row.b),
+      std::cout << fmt::format("{:<60} {:<16} {:>12} {:>12} {:>8}{}\n", row.subject, row.metric, show(row.a),
+                               show(row.b),
                                std::isinf(row.ratio) ? std::string("inf") : fmt::format("{:.3f}", row.ratio), flag);
     }
     for (const std::string& k : result.only_in_a) std::cout << "only in A: " << k << "\n";
     for (const std::string& k : result.only_in_b) std::cout << "only in B: " << k << "\n";
-    std::cout << (result.regressed() ? "regressions found" : "no regression") << fmt::format(" (threshold {}%)\n", args.threshold_pct);
+    std::cout << (result.regressed() ? "regressions found" : "no regression")
+              << fmt::format(" (threshold {}%)\n", args.threshold_pct);
   }
   return result.regressed() ? kExitFailed : kExitOk;
 }
@@ -143,11 +149,14 @@ int run_compare(const CompareArgs& args) {
 
 void add_profile_commands(CLI::App& app, Action& action) {
   auto args = std::make_shared<ProfileArgs>();
-  CLI::App* profile = app.add_subcommand("profile", "Run the workloads of every component under the profiler and "
-                                                    "write a report folder (report.json, trace.json, index.html)");
-  auto* size = profile->add_option("--size", args->size, "Data-set size: small (~1 MB), medium (~100 MB), large (~1 GB)")
-                   ->capture_default_str();
-  profile->add_option("--sizes", args->sizes, "Several sizes, comma-separated (reports growth exponents)")->excludes(size);
+  CLI::App* profile = app.add_subcommand("profile",
+                                         "Run the workloads of every component under the profiler and "
+                                         "write a report folder (report.json, trace.json, index.html)");
+  auto* size =
+      profile->add_option("--size", args->size, "Data-set size: small (~1 MB), medium (~100 MB), large (~1 GB)")
+          ->capture_default_str();
+  profile->add_option("--sizes", args->sizes, "Several sizes, comma-separated (reports growth exponents)")
+      ->excludes(size);
   profile->add_option("--components", args->components, "Only these components' workloads (comma-separated)")
       ->delimiter(',');
   profile->add_option("--seed", args->seed, "Seed of the generated data sets")->capture_default_str();
@@ -162,8 +171,9 @@ void add_profile_commands(CLI::App& app, Action& action) {
   profile->add_flag("--quiet", args->quiet, "No progress lines on stderr");
 
   auto cargs = std::make_shared<CompareArgs>();
-  CLI::App* compare = profile->add_subcommand("compare", "Compare two report folders: ratio B/A per workload, span "
-                                                         "and metric; exit 1 when a regression is flagged");
+  CLI::App* compare = profile->add_subcommand("compare",
+                                              "Compare two report folders: ratio B/A per workload, span "
+                                              "and metric; exit 1 when a regression is flagged");
   compare->add_option("A", cargs->a, "Baseline report folder (or report.json)")->required();
   compare->add_option("B", cargs->b, "New report folder (or report.json)")->required();
   compare->add_option("--threshold", cargs->threshold_pct, "Regression threshold in percent")->capture_default_str();

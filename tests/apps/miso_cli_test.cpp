@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "miso/core/file.hpp"
 #include "../profiler/test_dir.hpp"
+#include "miso/core/file.hpp"
 
 namespace {
 
@@ -55,8 +55,8 @@ TEST_F(Cli, VersionAndHelp) {
 
 TEST_F(Cli, UsageErrorsAreOneLineWithExitTwo) {
   for (const char* args : {"--bogus", "profile --bogus", "profile --size huge", "profile --components nope",
-                           "profile --sample-ms 0", "profile --size small --sizes small,medium", "", "data",
-                           "data gen", "profile compare onlyone", "profile --seed abc"}) {
+                           "profile --sample-ms 0", "profile --size small --sizes small,medium", "", "data", "data gen",
+                           "profile compare onlyone", "profile --seed abc"}) {
     CliRun r = miso(args, dir_);
     EXPECT_EQ(r.code, 2) << args << ": " << r.err;
     EXPECT_EQ(lines(r.err), 1) << args << ": " << r.err;
@@ -91,7 +91,8 @@ TEST_F(Cli, DataGenThenProfileReadsItBackAndRejectsCorruption) {
   json files = json::parse(gen.out)["files"];
   ASSERT_EQ(files.size(), 2u);
 
-  CliRun prof = miso("profile --json --quiet --data " + (dir_ / "data").string() + " --out " + (dir_ / "rep").string(), dir_);
+  CliRun prof =
+      miso("profile --json --quiet --data " + (dir_ / "data").string() + " --out " + (dir_ / "rep").string(), dir_);
   ASSERT_EQ(prof.code, 0) << prof.err;
   json report = json::parse(miso::core::read_file(dir_ / "rep" / "report.json"));
   EXPECT_EQ(report["config"]["data_dir"], (dir_ / "data").string());
@@ -105,7 +106,8 @@ TEST_F(Cli, DataGenThenProfileReadsItBackAndRejectsCorruption) {
   std::string bytes = miso::core::read_file(path);
   bytes[bytes.size() / 2] ^= 0x5A;
   miso::core::write_file_atomic(path, bytes);
-  CliRun corrupt = miso("profile --quiet --data " + (dir_ / "data").string() + " --out " + (dir_ / "rep2").string(), dir_);
+  CliRun corrupt =
+      miso("profile --quiet --data " + (dir_ / "data").string() + " --out " + (dir_ / "rep2").string(), dir_);
   EXPECT_EQ(corrupt.code, 3);
   EXPECT_NE(corrupt.err.find("checksum"), std::string::npos) << corrupt.err;
   EXPECT_FALSE(std::filesystem::exists(dir_ / "rep2" / "report.json"));

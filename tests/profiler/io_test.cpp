@@ -18,9 +18,7 @@ TEST_F(IoTest, ScopesCountOperationsBytesAndTime) {
     IoScope io(site, 100);
     io.add_bytes(23);
   }
-  {
-    IoScope io("test.io.write", IoDirection::Write, 7);
-  }
+  { IoScope io("test.io.write", IoDirection::Write, 7); }
   EXPECT_EQ(site.operations.load(), 4u);
   EXPECT_EQ(site.bytes.load(), 3u * 123 + 7);
   EXPECT_GE(site.ticks.load(), site.max_ticks.load());

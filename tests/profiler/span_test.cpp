@@ -21,12 +21,8 @@ TEST(Span, NestedScopesRecordDepthAndOrder) {
   std::uint64_t from = now_ticks();
   {
     MISO_PROFILE_SCOPE("test.outer");
-    {
-      MISO_PROFILE_SCOPE("test.inner");
-    }
-    {
-      MISO_PROFILE_SCOPE("test.inner");
-    }
+    { MISO_PROFILE_SCOPE("test.inner"); }
+    { MISO_PROFILE_SCOPE("test.inner"); }
   }
   std::uint64_t to = now_ticks();
   auto threads = snapshot_threads(from, to);
@@ -44,9 +40,7 @@ TEST(Span, NestedScopesRecordDepthAndOrder) {
 TEST(Span, DisabledRecordsNothing) {
   set_enabled(false);
   std::uint64_t from = now_ticks();
-  {
-    MISO_PROFILE_SCOPE("test.disabled");
-  }
+  { MISO_PROFILE_SCOPE("test.disabled"); }
   std::uint64_t to = now_ticks();
   set_enabled(true);
   EXPECT_TRUE(enabled());

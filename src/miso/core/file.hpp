@@ -38,8 +38,7 @@ class AtomicFile {
 };
 
 // Writes the whole file atomically (see AtomicFile).
-void write_file_atomic(const std::filesystem::path& path, std::string_view contents,
-                       bool durable = false);
+void write_file_atomic(const std::filesystem::path& path, std::string_view contents, bool durable = false);
 
 // Reads the whole file; throws Error(Io) naming the path when it cannot.
 std::string read_file(const std::filesystem::path& path);

@@ -22,9 +22,7 @@ class SplitMix64 {
   }
 
   // Uniform in [0, 1) with 53 random bits.
-  constexpr double next_double() noexcept {
-    return static_cast<double>(next() >> 11) * 0x1.0p-53;
-  }
+  constexpr double next_double() noexcept { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
 
  private:
   std::uint64_t state_;

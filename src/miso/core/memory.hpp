@@ -35,12 +35,12 @@ std::size_t bucket_of(std::size_t size) noexcept;
 
 struct TagStats {
   std::string name;
-  std::int64_t live_bytes = 0;     // allocated and not yet freed (frees are credited
-                                   // to the allocating tag, so this never goes negative)
-  std::int64_t peak_bytes = 0;     // highest live_bytes since start or reset_peak
+  std::int64_t live_bytes = 0;  // allocated and not yet freed (frees are credited
+                                // to the allocating tag, so this never goes negative)
+  std::int64_t peak_bytes = 0;  // highest live_bytes since start or reset_peak
   std::uint64_t allocations = 0;
   std::uint64_t frees = 0;
-  std::uint64_t allocated_bytes = 0;  // cumulative
+  std::uint64_t allocated_bytes = 0;                // cumulative
   std::array<std::uint64_t, kBuckets> histogram{};  // allocations per size class
 };
 

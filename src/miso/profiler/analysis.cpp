@@ -21,8 +21,8 @@ CpuTimeline::CpuTimeline(const std::map<int, std::vector<CpuSample>>& sampled,
 
 void CpuTimeline::add(int tid, CpuSample sample) {
   auto& s = samples_[tid];
-  auto it = std::upper_bound(s.begin(), s.end(), sample.tick,
-                             [](std::uint64_t t, const CpuSample& c) { return t < c.tick; });
+  auto it =
+      std::upper_bound(s.begin(), s.end(), sample.tick, [](std::uint64_t t, const CpuSample& c) { return t < c.tick; });
   s.insert(it, sample);
 }
 

@@ -19,7 +19,8 @@ std::uint64_t steady_ns() noexcept;
 
 inline std::uint64_t now_ticks() noexcept {
 #if defined(__x86_64__)
-  if (detail::g_use_tsc) [[likely]] return __rdtsc();
+  if (detail::g_use_tsc) [[likely]]
+    return __rdtsc();
 #endif
   return steady_ns();
 }

@@ -82,8 +82,8 @@ CompareResult compare_reports(const json& a, const json& b, const CompareOptions
       const json& wb = *it->second;
       result.rows.push_back(judge(key, "wall_ns", wa.at("wall_ns"), wb.at("wall_ns"), o.min_time_ns, o));
       result.rows.push_back(judge(key, "cpu_ns", wa.at("cpu_ns"), wb.at("cpu_ns"), o.min_time_ns, o));
-      result.rows.push_back(judge(key, "peak_bytes", wa.at("memory").at("peak_bytes"), wb.at("memory").at("peak_bytes"),
-                                  o.min_bytes, o));
+      result.rows.push_back(
+          judge(key, "peak_bytes", wa.at("memory").at("peak_bytes"), wb.at("memory").at("peak_bytes"), o.min_bytes, o));
       result.rows.push_back(judge(key, "allocated_bytes", wa.at("memory").at("allocated_bytes"),
                                   wb.at("memory").at("allocated_bytes"), o.min_bytes, o));
       std::map<std::string, const json*> spans_b;
@@ -93,7 +93,8 @@ CompareResult compare_reports(const json& a, const json& b, const CompareOptions
         auto sb = spans_b.find(name);
         if (sb == spans_b.end()) continue;
         std::string subject = key + " / " + name;
-        result.rows.push_back(judge(subject, "total_ns", sa.at("total_ns"), sb->second->at("total_ns"), o.min_time_ns, o));
+        result.rows.push_back(
+            judge(subject, "total_ns", sa.at("total_ns"), sb->second->at("total_ns"), o.min_time_ns, o));
         result.rows.push_back(
             judge(subject, "median_ns", sa.at("median_ns"), sb->second->at("median_ns"), o.min_time_ns, o));
       }

@@ -22,7 +22,7 @@ struct MetricComparison {
   std::string metric;   // "wall_ns", "peak_bytes", "total_ns", ...
   double a = 0;
   double b = 0;
-  double ratio = 1;     // b / a (infinity when a is 0 and b is not)
+  double ratio = 1;  // b / a (infinity when a is 0 and b is not)
   bool regression = false;
   bool improvement = false;  // b / a < 1 / (1 + threshold)
   bool below_floor = false;  // too small to judge

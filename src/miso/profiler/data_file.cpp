@@ -34,7 +34,8 @@ static_assert(sizeof(Header) == kDataHeaderBytes);
 
 void write_data_file(const std::filesystem::path& path, std::string_view kind, std::uint64_t seed,
                      std::span<const std::byte> payload, std::string_view io_name) {
-  if (kind.size() > 8) throw Error(Error::Kind::InvalidArgument, "data file kind '" + std::string(kind) + "' is longer than 8");
+  if (kind.size() > 8)
+    throw Error(Error::Kind::InvalidArgument, "data file kind '" + std::string(kind) + "' is longer than 8");
   Header h{};
   std::memcpy(h.magic, kMagic, sizeof kMagic);
   h.version = kVersion;

@@ -51,9 +51,10 @@ std::string line_chart(const std::vector<const json*>& series, const json& workl
   int wi = 0;
   for (const json& wl : workloads) {
     double x0 = x(num(wl["start_ns"])), x1 = x(num(wl["start_ns"]) + num(wl["wall_ns"]));
-    svg += fmt::format(R"(<rect x="{:.1f}" y="{}" width="{:.1f}" height="{}" fill="{}" opacity="0.08"><title>{}</title></rect>)",
-                       x0, top, std::max(1.0, x1 - x0), h - top - bottom, kPalette[wi++ % 10],
-                       esc(str(wl["name"]) + " (" + str(wl["size"]) + ")"));
+    svg += fmt::format(
+        R"(<rect x="{:.1f}" y="{}" width="{:.1f}" height="{}" fill="{}" opacity="0.08"><title>{}</title></rect>)", x0,
+        top, std::max(1.0, x1 - x0), h - top - bottom, kPalette[wi++ % 10],
+        esc(str(wl["name"]) + " (" + str(wl["size"]) + ")"));
   }
   for (int i = 0; i <= 4; ++i) {
     double v = ymax * i / 4;
@@ -61,8 +62,9 @@ std::string line_chart(const std::vector<const json*>& series, const json& workl
     svg += fmt::format(R"(<text x="{}" y="{:.1f}" font-size="10" text-anchor="end">{}</text>)", left - 4, y(v) + 3,
                        esc(label(v)));
   }
-  svg += fmt::format(R"(<text x="{}" y="{}" font-size="10">0</text><text x="{}" y="{}" font-size="10" text-anchor="end">{}</text>)",
-                     left, h - 12, w - right, h - 12, esc(format_ns(duration_ns)));
+  svg += fmt::format(
+      R"(<text x="{}" y="{}" font-size="10">0</text><text x="{}" y="{}" font-size="10" text-anchor="end">{}</text>)",
+      left, h - 12, w - right, h - 12, esc(format_ns(duration_ns)));
   int i = 0;
   for (const json* s : series) {
     std::string points;
@@ -131,8 +133,9 @@ std::string thread_chart(const json& report) {
                          x0, y, std::max(0.5, x1 - x0), row - 4, std::clamp(u, 0.05, 1.0));
     }
   }
-  svg += fmt::format(R"(<text x="{}" y="{:.1f}" font-size="10">0</text><text x="{}" y="{:.1f}" font-size="10" text-anchor="end">{}</text>)",
-                     left, h - 4, w - right, h - 4, esc(format_ns(duration)));
+  svg += fmt::format(
+      R"(<text x="{}" y="{:.1f}" font-size="10">0</text><text x="{}" y="{:.1f}" font-size="10" text-anchor="end">{}</text>)",
+      left, h - 4, w - right, h - 4, esc(format_ns(duration)));
   return svg + "</svg>";
 }
 
@@ -189,15 +192,17 @@ td:first-child,th:first-child{text-align:left}th{background:#f5f5f5}.bad{color:#
   std::vector<std::vector<std::string>> rows;
   for (const json& w : report["workloads"]) {
     const json& io = w["io"];
-    rows.push_back({esc(str(w["name"])), esc(str(w["size"])), format_bytes(num(w["input_bytes"])),
-                    format_ns(num(w["wall_ns"])), fmt::format("{:.2f}", num(w["cpu_load"])),
-                    format_bytes(num(w["memory"]["peak_bytes"])), str(w["memory"]["allocations"]),
-                    format_bytes(num(io.value("read_bytes", json(0)))), format_bytes(num(io.value("write_bytes", json(0)))),
-                    w["check"]["passed"].get<bool>() ? "<span class=ok>ok</span>"
-                                                      : "<span class=bad>" + esc(str(w["check"]["detail"])) + "</span>"});
+    rows.push_back(
+        {esc(str(w["name"])), esc(str(w["size"])), format_bytes(num(w["input_bytes"])), format_ns(num(w["wall_ns"])),
+         fmt::format("{:.2f}", num(w["cpu_load"])), format_bytes(num(w["memory"]["peak_bytes"])),
+         str(w["memory"]["allocations"]), format_bytes(num(io.value("read_bytes", json(0)))),
+         format_bytes(num(io.value("write_bytes", json(0)))),
+         w["check"]["passed"].get<bool>() ? "<span class=ok>ok</span>"
+                                          : "<span class=bad>" + esc(str(w["check"]["detail"])) + "</span>"});
   }
-  h += table({"workload", "size", "input", "wall", "CPU load", "peak memory", "allocations", "read", "written", "check"},
-             rows);
+  h +=
+      table({"workload", "size", "input", "wall", "CPU load", "peak memory", "allocations", "read", "written", "check"},
+            rows);
 
   h += "<h2>Time per component (self time of spans)</h2>";
   std::vector<std::pair<std::string, double>> bars;
@@ -252,8 +257,9 @@ td:first-child,th:first-child{text-align:left}th{background:#f5f5f5}.bad{color:#
                     str(t["spans"])});
   }
   h += table({"thread", "tid", "lifetime", "busy", "idle", "utilisation", "spans"}, rows);
-  h += fmt::format("<p>Process CPU {} · average load {:.2f} of {} CPUs</p>", format_ns(num(report["cpu"]["process_cpu_ns"])),
-                   num(report["cpu"]["average_load"]), str(report["cpu"]["logical_cpus"]));
+  h += fmt::format("<p>Process CPU {} · average load {:.2f} of {} CPUs</p>",
+                   format_ns(num(report["cpu"]["process_cpu_ns"])), num(report["cpu"]["average_load"]),
+                   str(report["cpu"]["logical_cpus"]));
 
   h += "<h2>Lock waits</h2>";
   rows.clear();
@@ -283,9 +289,9 @@ td:first-child,th:first-child{text-align:left}th{background:#f5f5f5}.bad{color:#
   h += "<h2>Event counters</h2>";
   rows.clear();
   for (auto& [name, c] : report["counters"].items()) {
-    rows.push_back({esc(name), c.value("available", false) ? str(c["value"]) : "unavailable",
-                    c.value("available", false) ? (c.value("user_only", false) ? "user space only" : "")
-                                                : esc(str(c["reason"]))});
+    rows.push_back(
+        {esc(name), c.value("available", false) ? str(c["value"]) : "unavailable",
+         c.value("available", false) ? (c.value("user_only", false) ? "user space only" : "") : esc(str(c["reason"]))});
   }
   h += table({"counter", "value", "note"}, rows);
 
@@ -314,15 +320,19 @@ td:first-child,th:first-child{text-align:left}th{background:#f5f5f5}.bad{color:#
     h += "<h2>Scaling</h2>";
     rows.clear();
     for (const json& s : report["scaling"]) {
-      auto exp = [](const json& e) { return e.is_number() ? fmt::format("{:.2f}", e.get<double>()) : std::string("n/a"); };
-      rows.push_back({esc(str(s["workload"])), esc(s["sizes"].dump()), exp(s["time_exponent"]), exp(s["memory_exponent"])});
+      auto exp = [](const json& e) {
+        return e.is_number() ? fmt::format("{:.2f}", e.get<double>()) : std::string("n/a");
+      };
+      rows.push_back(
+          {esc(str(s["workload"])), esc(s["sizes"].dump()), exp(s["time_exponent"]), exp(s["memory_exponent"])});
     }
     h += table({"workload", "sizes", "time ~ size^k", "peak memory ~ size^k"}, rows);
   }
-  h += fmt::format("<p class=note>Report schema {} v{}; clock {}; CPU time of spans is estimated from per-thread CPU "
-                   "clocks sampled every {}. Open trace.json in Perfetto for the timeline.</p></body></html>\n",
-                   esc(str(report["schema"])), str(report["version"]), esc(str(report["clock"]["source"])),
-                   esc(format_ns(num(report["config"]["sample_period_ns"]))));
+  h += fmt::format(
+      "<p class=note>Report schema {} v{}; clock {}; CPU time of spans is estimated from per-thread CPU "
+      "clocks sampled every {}. Open trace.json in Perfetto for the timeline.</p></body></html>\n",
+      esc(str(report["schema"])), str(report["version"]), esc(str(report["clock"]["source"])),
+      esc(format_ns(num(report["config"]["sample_period_ns"]))));
   return h;
 }
 

@@ -73,12 +73,18 @@ ProcessIo read_process_io() {
   int fields = 0;
   while (std::fscanf(f, "%63[^:]: %llu\n", key, &value) == 2) {
     ++fields;
-    if (std::strcmp(key, "rchar") == 0) io.read_chars = value;
-    else if (std::strcmp(key, "wchar") == 0) io.write_chars = value;
-    else if (std::strcmp(key, "syscr") == 0) io.read_calls = value;
-    else if (std::strcmp(key, "syscw") == 0) io.write_calls = value;
-    else if (std::strcmp(key, "read_bytes") == 0) io.storage_read = value;
-    else if (std::strcmp(key, "write_bytes") == 0) io.storage_write = value;
+    if (std::strcmp(key, "rchar") == 0)
+      io.read_chars = value;
+    else if (std::strcmp(key, "wchar") == 0)
+      io.write_chars = value;
+    else if (std::strcmp(key, "syscr") == 0)
+      io.read_calls = value;
+    else if (std::strcmp(key, "syscw") == 0)
+      io.write_calls = value;
+    else if (std::strcmp(key, "read_bytes") == 0)
+      io.storage_read = value;
+    else if (std::strcmp(key, "write_bytes") == 0)
+      io.storage_write = value;
   }
   std::fclose(f);
   io.available = fields >= 6;

@@ -61,12 +61,12 @@ class IoScope {
 // The kernel's I/O accounting for this process (/proc/self/io).
 struct ProcessIo {
   bool available = false;
-  std::uint64_t read_chars = 0;      // rchar: bytes passed to read-like calls
-  std::uint64_t write_chars = 0;     // wchar
-  std::uint64_t read_calls = 0;      // syscr
-  std::uint64_t write_calls = 0;     // syscw
-  std::uint64_t storage_read = 0;    // read_bytes: fetched from the storage layer
-  std::uint64_t storage_write = 0;   // write_bytes: sent to the storage layer
+  std::uint64_t read_chars = 0;     // rchar: bytes passed to read-like calls
+  std::uint64_t write_chars = 0;    // wchar
+  std::uint64_t read_calls = 0;     // syscr
+  std::uint64_t write_calls = 0;    // syscw
+  std::uint64_t storage_read = 0;   // read_bytes: fetched from the storage layer
+  std::uint64_t storage_write = 0;  // write_bytes: sent to the storage layer
 };
 ProcessIo read_process_io();
 ProcessIo operator-(const ProcessIo& later, const ProcessIo& earlier);

@@ -45,15 +45,15 @@ const char* to_string(MetricKind kind) noexcept;
 }  // namespace miso::profiler
 
 // MISO_PROFILE_COUNT("nexus.steals", 1): adds to a counter looked up once per site.
-#define MISO_PROFILE_COUNT(name, delta)                                  \
-  do {                                                                   \
+#define MISO_PROFILE_COUNT(name, delta)                                              \
+  do {                                                                               \
     static ::miso::profiler::Metric& miso_metric_ = ::miso::profiler::counter(name); \
-    miso_metric_.add(delta);                                             \
+    miso_metric_.add(delta);                                                         \
   } while (0)
 
 // MISO_PROFILE_GAUGE("nexus.queue_depth", v): sets a gauge looked up once per site.
-#define MISO_PROFILE_GAUGE(name, value)                                  \
-  do {                                                                   \
+#define MISO_PROFILE_GAUGE(name, value)                                            \
+  do {                                                                             \
     static ::miso::profiler::Metric& miso_metric_ = ::miso::profiler::gauge(name); \
-    miso_metric_.set(value);                                             \
+    miso_metric_.set(value);                                                       \
   } while (0)

@@ -20,8 +20,8 @@ namespace {
 
 struct Locks {
   std::mutex mutex;
-  std::deque<LockStats> stats;              // deque: addresses stay put
-  std::vector<const Mutex*> live;           // constructed, not yet destroyed
+  std::deque<LockStats> stats;                 // deque: addresses stay put
+  std::vector<const Mutex*> live;              // constructed, not yet destroyed
   std::map<std::string, LockReading> retired;  // totals of destroyed mutexes by name
 };
 

@@ -66,8 +66,12 @@ json counters_json(const std::vector<CounterValue>& values) {
 
 json process_io_json(const ProcessIo& io) {
   if (!io.available) return {{"available", false}, {"reason", "/proc/self/io is not readable"}};
-  return {{"available", true},           {"read_bytes", io.read_chars},  {"write_bytes", io.write_chars},
-          {"read_calls", io.read_calls}, {"write_calls", io.write_calls}, {"storage_read_bytes", io.storage_read},
+  return {{"available", true},
+          {"read_bytes", io.read_chars},
+          {"write_bytes", io.write_chars},
+          {"read_calls", io.read_calls},
+          {"write_calls", io.write_calls},
+          {"storage_read_bytes", io.storage_read},
           {"storage_write_bytes", io.storage_write}};
 }
 
@@ -235,8 +239,8 @@ ProfileResult run_profile(const WorkloadRegistry& registry, const ProfileOptions
       auto say = [&](const std::string& what) {
         if (options.progress == nullptr) return;
         double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-        *options.progress << fmt::format("[{}/{}] {} ({}) {} [{:.2f} s]\n", index, total, info->name,
-                                         to_string(size), what, elapsed)
+        *options.progress << fmt::format("[{}/{}] {} ({}) {} [{:.2f} s]\n", index, total, info->name, to_string(size),
+                                         what, elapsed)
                           << std::flush;
       };
       const SpanSite& site = intern_site(info->name);  // the run phase, as one span
@@ -415,13 +419,14 @@ ProfileResult run_profile(const WorkloadRegistry& registry, const ProfileOptions
                    {"logical_cpus", m.logical_cpus}};
 
   HeapInfo heap = read_heap();
-  json fragmentation = heap.available
-                           ? json{{"available", true},
-                                  {"value", heap.fragmentation()},
-                                  {"heap_held_bytes", heap.held_bytes},
-                                  {"heap_in_use_bytes", heap.in_use_bytes}}
-                           : json{{"available", false}, {"reason", "mallinfo2 is not meaningful in this build "
-                                                                   "(sanitizer allocator)"}};
+  json fragmentation = heap.available ? json{{"available", true},
+                                             {"value", heap.fragmentation()},
+                                             {"heap_held_bytes", heap.held_bytes},
+                                             {"heap_in_use_bytes", heap.in_use_bytes}}
+                                      : json{{"available", false},
+                                             {"reason",
+                                              "mallinfo2 is not meaningful in this build "
+                                              "(sanitizer allocator)"}};
   report["memory"] = {{"accounting", core::memory::hooks_active() ? "operator new/delete hooks" : "unavailable"},
                       {"peak_rss_bytes", peak_rss_bytes()},
                       {"rss_bytes", rss_bytes()},

@@ -92,8 +92,9 @@ void SortWorkload::prepare(const WorkloadContext& ctx) {
     auto path = input_file(ctx.data_dir, kName, ctx.size);
     DataFile f = read_data_file(path, kKind);
     if (f.payload.size() % sizeof(Record) != 0) {
-      throw Error(Error::Kind::Format, "corrupt data file '" + path.string() + "': " +
-                                           std::to_string(f.payload.size()) + " bytes is not a whole number of records");
+      throw Error(Error::Kind::Format, "corrupt data file '" + path.string() +
+                                           "': " + std::to_string(f.payload.size()) +
+                                           " bytes is not a whole number of records");
     }
     records_.resize(f.payload.size() / sizeof(Record));
     std::memcpy(records_.data(), f.payload.data(), f.payload.size());

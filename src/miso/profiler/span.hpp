@@ -51,7 +51,8 @@ struct ThreadBuffer {
   Block* spare = nullptr;  // discarded blocks kept for reuse (linked through next)
 
   void push(const SpanEvent& event) noexcept {
-    if (pos == kBlockEvents) [[unlikely]] grow();
+    if (pos == kBlockEvents) [[unlikely]]
+      grow();
     tail->events[pos] = event;
     ++pos;
     tail->count.store(pos, std::memory_order_release);
@@ -116,9 +117,9 @@ void record_span(const SpanSite& site, std::uint64_t start_ticks, std::uint64_t 
 #define MISO_PROFILE_CONCAT(a, b) MISO_PROFILE_CONCAT_INNER(a, b)
 
 // MISO_PROFILE_SCOPE("component.operation"): a span until the end of the block.
-#define MISO_PROFILE_SCOPE(name)                                                                       \
-  static constexpr ::miso::profiler::SpanSite MISO_PROFILE_CONCAT(miso_profile_site_, __LINE__){      \
-      name, __FILE__, __LINE__};                                                                        \
-  ::miso::profiler::Scope MISO_PROFILE_CONCAT(miso_profile_scope_, __LINE__) {                         \
-    MISO_PROFILE_CONCAT(miso_profile_site_, __LINE__)                                                  \
+#define MISO_PROFILE_SCOPE(name)                                                                                \
+  static constexpr ::miso::profiler::SpanSite MISO_PROFILE_CONCAT(miso_profile_site_, __LINE__){name, __FILE__, \
+                                                                                                __LINE__};      \
+  ::miso::profiler::Scope MISO_PROFILE_CONCAT(miso_profile_scope_, __LINE__) {                                  \
+    MISO_PROFILE_CONCAT(miso_profile_site_, __LINE__)                                                           \
   }

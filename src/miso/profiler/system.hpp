@@ -9,7 +9,7 @@
 namespace miso::profiler {
 
 struct HeapInfo {
-  bool available = false;  // false under sanitizers or another allocator
+  bool available = false;          // false under sanitizers or another allocator
   std::uint64_t held_bytes = 0;    // obtained from the OS by malloc (arena + mmapped)
   std::uint64_t in_use_bytes = 0;  // handed out to the program
   // (held - in use) / held: the share of the heap held but not used.
