@@ -106,6 +106,14 @@ TEST_F(ProfileRunTest, ReportHasKnownSpansMemoryAndLockWaits) {
   EXPECT_EQ(w["locks"][0]["contended"], 1);
   EXPECT_GT(w["locks"][0]["wait_ns"].get<double>(), 0);
 
+  bool component = false;
+  for (const json& c : r["components"]) {
+    if (c["name"] != "pattern") continue;
+    component = true;
+    EXPECT_GE(c["memory"]["peak_bytes"].get<double>(), 3.0 * (1 << 20));
+    EXPECT_GT(c["self_ns"].get<double>(), 0);
+  }
+  EXPECT_TRUE(component);
   bool waiter = false;
   for (const json& t : r["threads"]) waiter = waiter || t["name"] == "pattern.waiter";
   EXPECT_TRUE(waiter);

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <new>
 
+#include "miso/core/atomic.hpp"
 #include "miso/core/error.hpp"
 
 namespace miso::core::memory {
@@ -68,11 +69,7 @@ struct ListLock {
   ~ListLock() { g_list_lock.clear(std::memory_order_release); }
 };
 
-void raise_peak(GlobalTag& g, std::int64_t live) noexcept {
-  std::int64_t peak = g.peak.load(std::memory_order_relaxed);
-  while (live > peak && !g.peak.compare_exchange_weak(peak, live, std::memory_order_relaxed)) {
-  }
-}
+void raise_peak(GlobalTag& g, std::int64_t live) noexcept { store_max(g.peak, live); }
 
 void flush(Tag tag, TagCounters& c) noexcept {
   std::int64_t pending = c.pending_live.load(std::memory_order_relaxed);

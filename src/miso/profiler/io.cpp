@@ -5,6 +5,7 @@
 #include <deque>
 #include <mutex>
 
+#include "miso/core/atomic.hpp"
 #include "miso/core/memory.hpp"
 
 namespace miso::profiler {
@@ -58,9 +59,7 @@ IoScope::~IoScope() {
   site_->operations.fetch_add(1, std::memory_order_relaxed);
   site_->bytes.fetch_add(bytes_, std::memory_order_relaxed);
   site_->ticks.fetch_add(took, std::memory_order_relaxed);
-  std::uint64_t max = site_->max_ticks.load(std::memory_order_relaxed);
-  while (took > max && !site_->max_ticks.compare_exchange_weak(max, took, std::memory_order_relaxed)) {
-  }
+  core::store_max(site_->max_ticks, took);
   record_span(*site_->site, start_, end);
 }
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
+#include <map>
 #include <ostream>
 
 #include <unistd.h>
@@ -175,16 +176,6 @@ std::string iso_time_now() {
   return buf;
 }
 
-std::string human_bytes(double b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (b >= 1024 && u < 4) {
-    b /= 1024;
-    ++u;
-  }
-  return fmt::format("{:.1f} {}", b, units[u]);
-}
-
 // Removes the scratch folder however the run ends.
 struct ScratchDir {
   std::filesystem::path path;
@@ -257,7 +248,7 @@ ProfileResult run_profile(const WorkloadRegistry& registry, const ProfileOptions
         w->prepare(ctx);
         std::uint64_t p1 = now_ticks();
         input_bytes = w->input_bytes();
-        say(fmt::format("running on {}", human_bytes(static_cast<double>(input_bytes))));
+        say(fmt::format("running on {}", format_bytes(static_cast<double>(input_bytes))));
         if (rss_peak_resettable) reset_peak_rss();
         core::memory::reset_peak(tag);
         before = read_edge(perf, tag);
@@ -377,11 +368,18 @@ ProfileResult run_profile(const WorkloadRegistry& registry, const ProfileOptions
     c["cpu_ns"] = c["cpu_ns"].get<double>() + s.cpu_ns;
     c["spans"] = c["spans"].get<std::uint64_t>() + s.count;
   }
+  // A tag's peak is reset before each workload: its peak over the run is the
+  // largest of its workloads' peaks and what it reached since.
+  std::map<std::string, std::int64_t> run_peak;
+  for (const json& e : report["workloads"]) {
+    std::int64_t& p = run_peak[e["component"].get<std::string>()];
+    p = std::max(p, e["memory"]["peak_bytes"].get<std::int64_t>());
+  }
   for (const core::memory::TagStats& t : core::memory::all_stats()) {
     json& c = components[t.name];
     if (c.is_null()) c = {{"name", t.name}, {"self_ns", 0.0}, {"cpu_ns", 0.0}, {"spans", 0}};
     c["memory"] = {{"live_bytes", t.live_bytes},
-                   {"peak_bytes", t.peak_bytes},
+                   {"peak_bytes", std::max(t.peak_bytes, run_peak[t.name])},
                    {"allocated_bytes", t.allocated_bytes},
                    {"allocations", t.allocations},
                    {"histogram", histogram_json(t.histogram)}};
@@ -402,9 +400,10 @@ ProfileResult run_profile(const WorkloadRegistry& registry, const ProfileOptions
                            {"spans", u.spans}});
   }
   report["threads"] = thread_list;
-  json locks = locks_delta_json(read_lock_stats(), locks_start, npt);
+  std::vector<LockReading> locks_end = read_lock_stats();
+  json locks = locks_delta_json(locks_end, locks_start, npt);
   for (json& l : locks) {
-    for (const LockReading& r : read_lock_stats()) {
+    for (const LockReading& r : locks_end) {
       if (r.name == l["name"]) l["max_wait_ns"] = ns(r.max_wait_ticks);
     }
   }
