@@ -4,6 +4,8 @@ RELEASE := build/release
 ASAN := build/asan
 CMAKE_COMMON := -G Ninja -DMISO_WERROR=ON
 CTEST_FLAGS := --output-on-failure -j $(shell nproc)
+# ccache (used when installed) hashes paths relative to here, so clones share it.
+export CCACHE_BASEDIR := $(CURDIR)
 
 .PHONY: all deps release asan run test bench format clean
 

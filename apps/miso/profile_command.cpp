@@ -29,6 +29,7 @@ struct ProfileArgs {
   std::string data;
   double sample_ms = 5;
   unsigned threads = 0;
+  unsigned repeat = 1;
   bool json_output = false;
   bool list = false;
   bool quiet = false;
@@ -66,6 +67,7 @@ int run_profile(const ProfileArgs& args) {
   options.data_dir = args.data;
   options.sample_period = std::chrono::microseconds(static_cast<std::int64_t>(args.sample_ms * 1000));
   options.threads = args.threads;
+  options.repeat = args.repeat;
   options.progress = args.quiet ? nullptr : &std::cerr;
 
   prof::ProfileResult result = prof::run_profile(registry, options);
@@ -78,6 +80,7 @@ int run_profile(const ProfileArgs& args) {
                          {"input_bytes", w["input_bytes"]},
                          {"wall_ns", w["wall_ns"]},
                          {"cpu_load", w["cpu_load"]},
+                         {"repetitions", w["repetitions"]},
                          {"peak_bytes", w["memory"]["peak_bytes"]},
                          {"check", w["check"]}});
     }
@@ -165,6 +168,9 @@ void add_profile_commands(CLI::App& app, Action& action) {
   profile->add_option("--sample-ms", args->sample_ms, "Sampling period of memory, CPU and counters, in ms")
       ->capture_default_str();
   profile->add_option("--threads", args->threads, "Threads per workload (0: one per hardware thread)")
+      ->capture_default_str();
+  profile->add_option("--repeat", args->repeat, "Runs per workload and size; the median run is reported")
+      ->check(CLI::Range(1u, 1000u))
       ->capture_default_str();
   profile->add_flag("--json", args->json_output, "Print one JSON document on stdout");
   profile->add_flag("--list", args->list, "List the registered workloads and exit");

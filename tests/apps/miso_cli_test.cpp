@@ -56,7 +56,7 @@ TEST_F(Cli, VersionAndHelp) {
 TEST_F(Cli, UsageErrorsAreOneLineWithExitTwo) {
   for (const char* args : {"--bogus", "profile --bogus", "profile --size huge", "profile --components nope",
                            "profile --sample-ms 0", "profile --size small --sizes small,medium", "", "data", "data gen",
-                           "profile compare onlyone", "profile --seed abc"}) {
+                           "profile compare onlyone", "profile --seed abc", "profile --repeat 0"}) {
     CliRun r = miso(args, dir_);
     EXPECT_EQ(r.code, 2) << args << ": " << r.err;
     EXPECT_EQ(lines(r.err), 1) << args << ": " << r.err;

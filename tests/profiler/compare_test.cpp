@@ -73,6 +73,19 @@ TEST(Compare, NoiseFloorImprovementsAndMissingWorkloads) {
   EXPECT_TRUE(j["rows"][0]["ratio"].is_null());
 }
 
+TEST(Compare, DifferencesWithinTheRunsOwnSpreadAreNotFlagged) {
+  json a = report({workload("x.a", 5e6, 1e7)});
+  json b = report({workload("x.a", 6e6, 1e7)});  // +20%
+  ASSERT_TRUE(compare_reports(a, b).regressed());
+  a["workloads"][0]["repetitions"] = {{"count", 3}, {"wall_ns", {4e6, 5e6, 5.5e6}}};  // spread 30%
+  CompareResult r = compare_reports(a, b);
+  EXPECT_FALSE(r.regressed());
+  EXPECT_DOUBLE_EQ(r.rows[0].threshold, 0.3);
+  EXPECT_DOUBLE_EQ(r.rows[2].threshold, 0.1);  // memory keeps the plain threshold
+  b["workloads"][0]["wall_ns"] = 7e6;          // +40%: beyond the spread
+  EXPECT_TRUE(compare_reports(a, b).rows[0].regression);
+}
+
 TEST_F(CompareTest, LoadReportValidatesFiles) {
   json good = report({workload("x.a", 1, 1)});
   core::write_file_atomic(dir_ / "report.json", good.dump());

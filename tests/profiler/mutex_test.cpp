@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <thread>
@@ -30,13 +31,16 @@ TEST(Mutex, ForcedContentionRecordsWaitAndSpan) {
   std::uint64_t from = now_ticks();
   m.lock();  // held while the other thread tries
   int waiter_tid = 0;
+  std::atomic<bool> about_to_lock{false};
   std::thread waiter([&] {
     waiter_tid = current_tid();
     EXPECT_FALSE(m.try_lock());
+    about_to_lock = true;
     m.lock();
     m.unlock();
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  while (!about_to_lock) std::this_thread::yield();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the waiter blocks meanwhile
   m.unlock();
   waiter.join();
   std::uint64_t to = now_ticks();

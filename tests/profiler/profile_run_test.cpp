@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <memory>
 #include <sstream>
 #include <thread>
@@ -37,11 +39,14 @@ class PatternWorkload final : public Workload {
     }
     Mutex m("pattern.lock");
     m.lock();
+    std::atomic<bool> about_to_lock{false};
     std::thread t([&] {
       set_thread_name("pattern.waiter");
+      about_to_lock = true;
       std::lock_guard lock(m);
     });
-    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    while (!about_to_lock) std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));  // the waiter blocks meanwhile
     m.unlock();
     t.join();
   }
@@ -135,6 +140,22 @@ TEST_F(ProfileRunTest, ReportHasKnownSpansMemoryAndLockWaits) {
   EXPECT_NE(html.find("<svg"), std::string::npos);
   EXPECT_NE(html.find("pattern.lock"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(dir_ / "out" / (".scratch-" + std::to_string(::getpid()))));
+}
+
+TEST_F(ProfileRunTest, RepeatReportsTheMedianRunAndEveryRunsTime) {
+  ProfileOptions o = options_for(dir_ / "out");
+  o.repeat = 3;
+  ProfileResult result = run_profile(pattern_registry(), o);
+  const json& w = result.report["workloads"][0];
+  EXPECT_EQ(result.report["config"]["repeat"], 3);
+  ASSERT_EQ(w["repetitions"]["count"], 3);
+  std::vector<double> walls = w["repetitions"]["wall_ns"].get<std::vector<double>>();
+  ASSERT_EQ(walls.size(), 3u);
+  ASSERT_EQ(w["repetitions"]["cpu_ns"].size(), 3u);
+  std::sort(walls.begin(), walls.end());
+  EXPECT_DOUBLE_EQ(w["wall_ns"].get<double>(), walls[1]);
+  o.repeat = 0;
+  EXPECT_THROW(run_profile(pattern_registry(), o), Error);
 }
 
 TEST_F(ProfileRunTest, FailedCheckIsReportedNotHidden) {

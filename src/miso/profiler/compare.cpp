@@ -1,5 +1,6 @@
 #include "miso/profiler/compare.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -18,9 +19,19 @@ std::string key_of(const json& workload) {
   return workload.at("name").get<std::string>() + "@" + workload.at("size").get<std::string>();
 }
 
-MetricComparison judge(std::string subject, std::string metric, double a, double b, double floor,
-                       const CompareOptions& o) {
-  MetricComparison c{std::move(subject), std::move(metric), a, b, 1.0, false, false, false};
+// Relative spread (max - min) / median of a workload's repeated run times; 0 for one run.
+double spread_of(const json& workload) {
+  if (!workload.contains("repetitions")) return 0.0;
+  std::vector<double> v;
+  for (const json& x : workload["repetitions"].value("wall_ns", json::array())) v.push_back(x.get<double>());
+  if (v.size() < 2) return 0.0;
+  std::sort(v.begin(), v.end());
+  double median = v[v.size() / 2];
+  return median > 0 ? (v.back() - v.front()) / median : 0.0;
+}
+
+MetricComparison judge(std::string subject, std::string metric, double a, double b, double floor, double threshold) {
+  MetricComparison c{std::move(subject), std::move(metric), a, b, 1.0, false, false, false, threshold};
   if (a > 0) {
     c.ratio = b / a;
   } else {
@@ -28,8 +39,8 @@ MetricComparison judge(std::string subject, std::string metric, double a, double
   }
   c.below_floor = a < floor && b < floor;
   if (!c.below_floor) {
-    c.regression = c.ratio > 1.0 + o.threshold;
-    c.improvement = c.ratio < 1.0 / (1.0 + o.threshold);
+    c.regression = c.ratio > 1.0 + threshold;
+    c.improvement = c.ratio < 1.0 / (1.0 + threshold);
   }
   return c;
 }
@@ -80,12 +91,15 @@ CompareResult compare_reports(const json& a, const json& b, const CompareOptions
         continue;
       }
       const json& wb = *it->second;
-      result.rows.push_back(judge(key, "wall_ns", wa.at("wall_ns"), wb.at("wall_ns"), o.min_time_ns, o));
-      result.rows.push_back(judge(key, "cpu_ns", wa.at("cpu_ns"), wb.at("cpu_ns"), o.min_time_ns, o));
-      result.rows.push_back(
-          judge(key, "peak_bytes", wa.at("memory").at("peak_bytes"), wb.at("memory").at("peak_bytes"), o.min_bytes, o));
+      // Times are judged against the threshold or the runs' own spread, whichever is
+      // larger: a difference within run-to-run noise is not a regression.
+      const double time_threshold = std::max({o.threshold, spread_of(wa), spread_of(wb)});
+      result.rows.push_back(judge(key, "wall_ns", wa.at("wall_ns"), wb.at("wall_ns"), o.min_time_ns, time_threshold));
+      result.rows.push_back(judge(key, "cpu_ns", wa.at("cpu_ns"), wb.at("cpu_ns"), o.min_time_ns, time_threshold));
+      result.rows.push_back(judge(key, "peak_bytes", wa.at("memory").at("peak_bytes"), wb.at("memory").at("peak_bytes"),
+                                  o.min_bytes, o.threshold));
       result.rows.push_back(judge(key, "allocated_bytes", wa.at("memory").at("allocated_bytes"),
-                                  wb.at("memory").at("allocated_bytes"), o.min_bytes, o));
+                                  wb.at("memory").at("allocated_bytes"), o.min_bytes, o.threshold));
       std::map<std::string, const json*> spans_b;
       for (const json& s : wb.at("spans")) spans_b[s.at("name").get<std::string>()] = &s;
       for (const json& sa : wa.at("spans")) {
@@ -94,9 +108,9 @@ CompareResult compare_reports(const json& a, const json& b, const CompareOptions
         if (sb == spans_b.end()) continue;
         std::string subject = key + " / " + name;
         result.rows.push_back(
-            judge(subject, "total_ns", sa.at("total_ns"), sb->second->at("total_ns"), o.min_time_ns, o));
-        result.rows.push_back(
-            judge(subject, "median_ns", sa.at("median_ns"), sb->second->at("median_ns"), o.min_time_ns, o));
+            judge(subject, "total_ns", sa.at("total_ns"), sb->second->at("total_ns"), o.min_time_ns, time_threshold));
+        result.rows.push_back(judge(subject, "median_ns", sa.at("median_ns"), sb->second->at("median_ns"),
+                                    o.min_time_ns, time_threshold));
       }
     }
   } catch (const json::exception& e) {
@@ -118,7 +132,8 @@ json to_json(const CompareResult& result, const CompareOptions& o) {
                     {"ratio", std::isinf(r.ratio) ? json(nullptr) : json(r.ratio)},
                     {"regression", r.regression},
                     {"improvement", r.improvement},
-                    {"below_floor", r.below_floor}});
+                    {"below_floor", r.below_floor},
+                    {"threshold", r.threshold}});
   }
   return {{"threshold", o.threshold},
           {"min_time_ns", o.min_time_ns},

@@ -1,6 +1,7 @@
 // Comparing two profile runs: for every workload (at every size) and every span in
 // it, the ratio B/A of time and memory metrics, with regressions beyond a threshold
-// flagged, so `miso profile compare` can gate a change on performance.
+// flagged, so `miso profile compare` can gate a change on performance. Runs made
+// with --repeat carry their spread; a time difference within it is not flagged.
 #pragma once
 
 #include <filesystem>
@@ -26,6 +27,8 @@ struct MetricComparison {
   bool regression = false;
   bool improvement = false;  // b / a < 1 / (1 + threshold)
   bool below_floor = false;  // too small to judge
+  double threshold = 0;      // the threshold applied: the option, or for times the
+                             // runs' own spread when that is larger
 };
 
 struct CompareResult {

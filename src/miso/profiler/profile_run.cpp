@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
+#include <functional>
 #include <map>
 #include <ostream>
 
@@ -185,10 +186,80 @@ struct ScratchDir {
   }
 };
 
+struct Window {
+  std::string name, component, size;
+  std::uint64_t from, to;
+  json entry;
+};
+
+// One repetition of a workload: prepare, run under measurement, check.
+Window measure_once(const WorkloadInfo& info, const WorkloadContext& ctx, core::memory::Tag tag,
+                    const PerfCounters& perf, bool rss_peak_resettable,
+                    const std::function<void(const std::string&)>& say) {
+  const SpanSite& site = intern_site(info.name);  // the run phase, as one span
+  json phases;
+  Edge before, after;
+  CheckResult check;
+  std::uint64_t input_bytes = 0;
+  double rss_peak = -1;
+  {
+    core::memory::TagScope tag_scope(tag);
+    std::unique_ptr<Workload> w = info.make();
+    say("preparing");
+    std::uint64_t p0 = now_ticks();
+    w->prepare(ctx);
+    std::uint64_t p1 = now_ticks();
+    input_bytes = w->input_bytes();
+    say(fmt::format("running on {}", format_bytes(static_cast<double>(input_bytes))));
+    if (rss_peak_resettable) reset_peak_rss();
+    core::memory::reset_peak(tag);
+    before = read_edge(perf, tag);
+    {
+      Scope span(site);
+      w->run(ctx);
+    }
+    after = read_edge(perf, tag);
+    if (rss_peak_resettable) rss_peak = static_cast<double>(peak_rss_bytes());
+    check = w->check();
+    std::uint64_t c1 = now_ticks();
+    phases = {{"prepare_ticks", p1 - p0}, {"check_ticks", c1 - after.tick}};
+    say(check.passed ? "ok" : "CHECK FAILED: " + check.detail);
+  }
+  Window win{info.name, info.component, to_string(ctx.size), before.tick, after.tick, json::object()};
+  win.entry = {{"name", info.name},
+               {"component", info.component},
+               {"description", info.description},
+               {"size", to_string(ctx.size)},
+               {"input_bytes", input_bytes},
+               {"process_cpu_ns", after.process_cpu_ns - before.process_cpu_ns},
+               {"check", {{"passed", check.passed}, {"detail", check.detail}}},
+               {"phases", phases},
+               {"io", process_io_json(after.io - before.io)},
+               {"counters", counters_json(difference(after.counters, before.counters))},
+               {"memory",
+                {{"tag", info.component},
+                 {"peak_bytes", after.memory.peak_bytes},
+                 {"run_peak_extra_bytes", after.memory.peak_bytes - before.memory.live_bytes},
+                 {"live_at_start_bytes", before.memory.live_bytes},
+                 {"allocated_bytes", after.memory.allocated_bytes - before.memory.allocated_bytes},
+                 {"allocations", after.memory.allocations - before.memory.allocations},
+                 {"frees", after.memory.frees - before.memory.frees},
+                 {"live_growth_bytes", after.memory.live_bytes - before.memory.live_bytes},
+                 {"rss_peak_bytes", rss_peak}}}};
+  std::array<std::uint64_t, core::memory::kBuckets> hist{};
+  for (std::size_t i = 0; i < hist.size(); ++i) hist[i] = after.memory.histogram[i] - before.memory.histogram[i];
+  win.entry["memory"]["histogram"] = histogram_json(hist);
+  // Lock waits and I/O sites inside the run phase (ticks; converted below).
+  win.entry["locks"] = locks_delta_json(after.locks, before.locks, 1.0);
+  win.entry["io_sites"] = io_sites_delta_json(after.io_sites, before.io_sites, 1.0);
+  return win;
+}
+
 }  // namespace
 
 ProfileResult run_profile(const WorkloadRegistry& registry, const ProfileOptions& options) {
   if (options.sizes.empty()) throw Error(Error::Kind::InvalidArgument, "no data-set size given");
+  if (options.repeat == 0) throw Error(Error::Kind::InvalidArgument, "repeat must be at least 1");
   std::vector<const WorkloadInfo*> selected = registry.select(options.components);
   if (selected.empty()) throw Error(Error::Kind::InvalidArgument, "no workload selected");
   core::ensure_writable_directory(options.out_dir);
@@ -212,11 +283,6 @@ ProfileResult run_profile(const WorkloadRegistry& registry, const ProfileOptions
   sampler.start();
   const std::uint64_t origin = now_ticks();
 
-  struct Window {
-    std::string name, component, size;
-    std::uint64_t from, to;
-    json entry;
-  };
   std::vector<Window> windows;
   bool checks_passed = true;
   std::size_t total = selected.size() * options.sizes.size(), index = 0;
@@ -230,68 +296,32 @@ ProfileResult run_profile(const WorkloadRegistry& registry, const ProfileOptions
       auto say = [&](const std::string& what) {
         if (options.progress == nullptr) return;
         double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-        *options.progress << fmt::format("[{}/{}] {} ({}) {} [{:.2f} s]\n", index, total, info->name, to_string(size),
-                                         what, elapsed)
+        *options.progress << fmt::format("[{}/{}] {} ({}) {} [{:.2f} s]\n", index, total, info->name,
+                                         to_string(ctx.size), what, elapsed)
                           << std::flush;
       };
-      const SpanSite& site = intern_site(info->name);  // the run phase, as one span
-      json phases;
-      Edge before, after;
-      CheckResult check;
-      std::uint64_t input_bytes = 0;
-      double rss_peak = -1;
-      {
-        core::memory::TagScope tag_scope(tag);
-        std::unique_ptr<Workload> w = info->make();
-        say("preparing");
-        std::uint64_t p0 = now_ticks();
-        w->prepare(ctx);
-        std::uint64_t p1 = now_ticks();
-        input_bytes = w->input_bytes();
-        say(fmt::format("running on {}", format_bytes(static_cast<double>(input_bytes))));
-        if (rss_peak_resettable) reset_peak_rss();
-        core::memory::reset_peak(tag);
-        before = read_edge(perf, tag);
-        {
-          Scope span(site);
-          w->run(ctx);
-        }
-        after = read_edge(perf, tag);
-        if (rss_peak_resettable) rss_peak = static_cast<double>(peak_rss_bytes());
-        check = w->check();
-        std::uint64_t c1 = now_ticks();
-        phases = {{"prepare_ticks", p1 - p0}, {"check_ticks", c1 - after.tick}};
-        say(check.passed ? "ok" : "CHECK FAILED: " + check.detail);
+      std::vector<Window> reps;
+      for (unsigned rep = 0; rep < options.repeat; ++rep) {
+        std::string of = options.repeat > 1 ? fmt::format(" (repetition {}/{})", rep + 1, options.repeat) : "";
+        reps.push_back(
+            measure_once(*info, ctx, tag, perf, rss_peak_resettable, [&](const std::string& what) { say(what + of); }));
       }
-      checks_passed = checks_passed && check.passed;
-      Window win{info->name, info->component, to_string(size), before.tick, after.tick, json::object()};
-      win.entry = {{"name", info->name},
-                   {"component", info->component},
-                   {"description", info->description},
-                   {"size", to_string(size)},
-                   {"input_bytes", input_bytes},
-                   {"process_cpu_ns", after.process_cpu_ns - before.process_cpu_ns},
-                   {"check", {{"passed", check.passed}, {"detail", check.detail}}},
-                   {"phases", phases},
-                   {"io", process_io_json(after.io - before.io)},
-                   {"counters", counters_json(difference(after.counters, before.counters))},
-                   {"memory",
-                    {{"tag", info->component},
-                     {"peak_bytes", after.memory.peak_bytes},
-                     {"run_peak_extra_bytes", after.memory.peak_bytes - before.memory.live_bytes},
-                     {"live_at_start_bytes", before.memory.live_bytes},
-                     {"allocated_bytes", after.memory.allocated_bytes - before.memory.allocated_bytes},
-                     {"allocations", after.memory.allocations - before.memory.allocations},
-                     {"frees", after.memory.frees - before.memory.frees},
-                     {"live_growth_bytes", after.memory.live_bytes - before.memory.live_bytes},
-                     {"rss_peak_bytes", rss_peak}}}};
-      std::array<std::uint64_t, core::memory::kBuckets> hist{};
-      for (std::size_t i = 0; i < hist.size(); ++i) hist[i] = after.memory.histogram[i] - before.memory.histogram[i];
-      win.entry["memory"]["histogram"] = histogram_json(hist);
-      // Lock waits and I/O sites inside the run phase (ticks; converted below).
-      win.entry["locks"] = locks_delta_json(after.locks, before.locks, 1.0);
-      win.entry["io_sites"] = io_sites_delta_json(after.io_sites, before.io_sites, 1.0);
-      windows.push_back(std::move(win));
+      // Report the repetition with the median run time; keep every repetition's times
+      // so readers (and compare) can see the spread.
+      std::vector<std::size_t> order(reps.size());
+      for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+      std::sort(order.begin(), order.end(),
+                [&](std::size_t a, std::size_t b) { return reps[a].to - reps[a].from < reps[b].to - reps[b].from; });
+      Window chosen = reps[order[order.size() / 2]];
+      json wall = json::array(), cpu = json::array();
+      for (const Window& r : reps) {
+        wall.push_back(r.to - r.from);
+        cpu.push_back(r.entry["process_cpu_ns"]);
+        if (!r.entry["check"]["passed"].get<bool>()) chosen.entry["check"] = r.entry["check"];
+      }
+      chosen.entry["repetitions"] = {{"count", reps.size()}, {"wall_ticks", wall}, {"cpu_ns", cpu}};
+      checks_passed = checks_passed && chosen.entry["check"]["passed"].get<bool>();
+      windows.push_back(std::move(chosen));
     }
   }
 
@@ -323,6 +353,7 @@ ProfileResult run_profile(const WorkloadRegistry& registry, const ProfileOptions
   report["config"] = {{"sizes", sizes},
                       {"components", comps},
                       {"seed", options.seed},
+                      {"repeat", options.repeat},
                       {"data_dir", options.data_dir.string()},
                       {"sample_period_ns", std::chrono::nanoseconds(options.sample_period).count()}};
   report["clock"] = {{"source", clock_source()}, {"ns_per_tick", npt}};
@@ -335,6 +366,10 @@ ProfileResult run_profile(const WorkloadRegistry& registry, const ProfileOptions
     e["phases"] = {{"prepare_ns", ns(e["phases"]["prepare_ticks"].get<std::uint64_t>())},
                    {"run_ns", ns(w.to - w.from)},
                    {"check_ns", ns(e["phases"]["check_ticks"].get<std::uint64_t>())}};
+    json rep_wall = json::array();
+    for (const json& t : e["repetitions"]["wall_ticks"]) rep_wall.push_back(ns(t.get<std::uint64_t>()));
+    e["repetitions"].erase("wall_ticks");
+    e["repetitions"]["wall_ns"] = rep_wall;
     e["start_ns"] = rel(w.from);
     e["wall_ns"] = ns(w.to - w.from);
     double cpu_ns = e["process_cpu_ns"].get<double>();

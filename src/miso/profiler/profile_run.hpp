@@ -26,6 +26,7 @@ struct ProfileOptions {
   std::filesystem::path data_dir;  // empty: generate inputs in memory
   std::chrono::microseconds sample_period = std::chrono::milliseconds(5);
   unsigned threads = 0;
+  unsigned repeat = 1;               // runs per workload and size; the median run is reported
   std::ostream* progress = nullptr;  // one line per workload phase, or none
 };
 
