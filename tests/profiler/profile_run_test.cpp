@@ -154,6 +154,14 @@ TEST_F(ProfileRunTest, RepeatReportsTheMedianRunAndEveryRunsTime) {
   ASSERT_EQ(w["repetitions"]["cpu_ns"].size(), 3u);
   std::sort(walls.begin(), walls.end());
   EXPECT_DOUBLE_EQ(w["wall_ns"].get<double>(), walls[1]);
+  bool alloc = false;
+  for (const json& s : w["spans"]) {
+    EXPECT_GE(s["run_spread"].get<double>(), 0.0);
+    if (s["name"] != "pattern.alloc") continue;
+    alloc = true;
+    EXPECT_EQ(s["count"], 9);  // 3 per run, 3 runs
+  }
+  EXPECT_TRUE(alloc);
   o.repeat = 0;
   EXPECT_THROW(run_profile(pattern_registry(), o), Error);
 }

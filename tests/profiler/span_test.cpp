@@ -135,6 +135,20 @@ TEST(SpanAggregation, SelfTimeAndStatisticsOnKnownTimeline) {
   EXPECT_EQ(inner[0].total_ns, 140);  // ns_per_tick = 2
 }
 
+TEST(SpanAggregation, SeveralWindowsGivePerWindowMeans) {
+  static constexpr SpanSite S{"w.s", "", 0};
+  ThreadSnapshot t;
+  t.tid = 4;
+  t.events = {{&S, 0, 10, 0}, {&S, 100, 130, 0}, {&S, 200, 250, 0}};
+  auto stats = aggregate_spans({t}, 1.0, std::vector<TickWindow>{{0, 50}, {190, 300}});
+  ASSERT_EQ(stats.size(), 1u);
+  EXPECT_EQ(stats[0].count, 2u);     // the event at 100 lies in neither window
+  EXPECT_EQ(stats[0].total_ns, 30);  // (10 + 50) / 2 windows
+  EXPECT_EQ(stats[0].self_ns, 30);
+  EXPECT_EQ(stats[0].max_ns, 50);
+  EXPECT_EQ(stats[0].min_ns, 10);
+}
+
 TEST(SpanAggregation, PercentilesOnManyDurations) {
   static constexpr SpanSite S{"p.s", "", 0};
   ThreadSnapshot t;

@@ -56,6 +56,17 @@ double percentile(std::vector<double>& values, double q) {
 
 std::vector<SpanStats> aggregate_spans(const std::vector<ThreadSnapshot>& threads, double ns_per_tick,
                                        std::uint64_t from, std::uint64_t to, const CpuTimeline* cpu) {
+  return aggregate_spans(threads, ns_per_tick, std::vector<TickWindow>{{from, to}}, cpu);
+}
+
+std::vector<SpanStats> aggregate_spans(const std::vector<ThreadSnapshot>& threads, double ns_per_tick,
+                                       const std::vector<TickWindow>& windows, const CpuTimeline* cpu) {
+  auto inside = [&](const ThreadSpanEvent& e) {
+    for (const TickWindow& w : windows) {
+      if (e.start >= w.from && e.end <= w.to) return true;
+    }
+    return false;
+  };
   struct Accumulator {
     SpanStats stats;
     std::vector<double> durations;
@@ -67,7 +78,7 @@ std::vector<SpanStats> aggregate_spans(const std::vector<ThreadSnapshot>& thread
   for (const ThreadSnapshot& t : threads) {
     events.clear();
     for (const ThreadSpanEvent& e : t.events) {
-      if (e.start >= from && e.end <= to) events.push_back(e);
+      if (inside(e)) events.push_back(e);
     }
     // Parents before their children: by start, then by depth.
     std::sort(events.begin(), events.end(), [](const ThreadSpanEvent& a, const ThreadSpanEvent& b) {
@@ -95,10 +106,14 @@ std::vector<SpanStats> aggregate_spans(const std::vector<ThreadSnapshot>& thread
     }
   }
 
+  const double per_window = windows.empty() ? 1.0 : 1.0 / static_cast<double>(windows.size());
   std::vector<SpanStats> out;
   out.reserve(by_name.size());
   for (auto& [name, a] : by_name) {
     a.stats.name = name;
+    a.stats.total_ns *= per_window;
+    a.stats.self_ns *= per_window;
+    a.stats.cpu_ns *= per_window;
     a.stats.component = component_of(name);
     auto [mn, mx] = std::minmax_element(a.durations.begin(), a.durations.end());
     a.stats.min_ns = *mn;

@@ -48,6 +48,16 @@ struct SpanStats {
 std::vector<SpanStats> aggregate_spans(const std::vector<ThreadSnapshot>& threads, double ns_per_tick,
                                        std::uint64_t from, std::uint64_t to, const CpuTimeline* cpu = nullptr);
 
+struct TickWindow {
+  std::uint64_t from;
+  std::uint64_t to;
+};
+// The same over the events inside any of several windows (repeated runs of one
+// workload): count and min/median/p99/max over all events; total, self and CPU
+// time as means per window.
+std::vector<SpanStats> aggregate_spans(const std::vector<ThreadSnapshot>& threads, double ns_per_tick,
+                                       const std::vector<TickWindow>& windows, const CpuTimeline* cpu = nullptr);
+
 std::string component_of(const std::string& span_name);
 
 struct ThreadUsage {

@@ -107,8 +107,10 @@ CompareResult compare_reports(const json& a, const json& b, const CompareOptions
         auto sb = spans_b.find(name);
         if (sb == spans_b.end()) continue;
         std::string subject = key + " / " + name;
+        const double span_threshold =
+            std::max({time_threshold, sa.value("run_spread", 0.0), sb->second->value("run_spread", 0.0)});
         result.rows.push_back(
-            judge(subject, "total_ns", sa.at("total_ns"), sb->second->at("total_ns"), o.min_time_ns, time_threshold));
+            judge(subject, "total_ns", sa.at("total_ns"), sb->second->at("total_ns"), o.min_time_ns, span_threshold));
         result.rows.push_back(judge(subject, "median_ns", sa.at("median_ns"), sb->second->at("median_ns"),
                                     o.min_time_ns, time_threshold));
       }

@@ -186,10 +186,34 @@ struct ScratchDir {
   }
 };
 
+// Relative spread (max - min) / median of values; 0 for fewer than two or a zero median.
+double relative_spread(std::vector<double> v) {
+  if (v.size() < 2) return 0.0;
+  std::sort(v.begin(), v.end());
+  double median = v[v.size() / 2];
+  return median > 0 ? (v.back() - v.front()) / median : 0.0;
+}
+
+// For repeated runs: each span's run-to-run spread of its total time, so that compare
+// can tell a change from noise.
+void add_run_spread(json& spans, const std::vector<ThreadSnapshot>& threads, double npt,
+                    const std::vector<TickWindow>& runs) {
+  std::map<std::string, std::vector<double>> totals;
+  for (std::size_t r = 0; r < runs.size(); ++r) {
+    for (const SpanStats& s : aggregate_spans(threads, npt, runs[r].from, runs[r].to)) {
+      auto& v = totals[s.name];
+      v.resize(runs.size(), 0.0);
+      v[r] = s.total_ns;
+    }
+  }
+  for (json& s : spans) s["run_spread"] = relative_spread(totals[s["name"].get<std::string>()]);
+}
+
 struct Window {
   std::string name, component, size;
   std::uint64_t from, to;
   json entry;
+  std::vector<TickWindow> runs;  // every repetition's run phase
 };
 
 // One repetition of a workload: prepare, run under measurement, check.
@@ -225,7 +249,7 @@ Window measure_once(const WorkloadInfo& info, const WorkloadContext& ctx, core::
     phases = {{"prepare_ticks", p1 - p0}, {"check_ticks", c1 - after.tick}};
     say(check.passed ? "ok" : "CHECK FAILED: " + check.detail);
   }
-  Window win{info.name, info.component, to_string(ctx.size), before.tick, after.tick, json::object()};
+  Window win{info.name, info.component, to_string(ctx.size), before.tick, after.tick, json::object(), {}};
   win.entry = {{"name", info.name},
                {"component", info.component},
                {"description", info.description},
@@ -313,6 +337,7 @@ ProfileResult run_profile(const WorkloadRegistry& registry, const ProfileOptions
       std::sort(order.begin(), order.end(),
                 [&](std::size_t a, std::size_t b) { return reps[a].to - reps[a].from < reps[b].to - reps[b].from; });
       Window chosen = reps[order[order.size() / 2]];
+      for (const Window& r : reps) chosen.runs.push_back({r.from, r.to});
       json wall = json::array(), cpu = json::array();
       for (const Window& r : reps) {
         wall.push_back(r.to - r.from);
@@ -382,7 +407,8 @@ ProfileResult run_profile(const WorkloadRegistry& registry, const ProfileOptions
       io["time_ns"] = t_ns;
       io["bytes_per_second"] = t_ns > 0 ? io["bytes"].get<double>() / (t_ns * 1e-9) : 0.0;
     }
-    e["spans"] = spans_json(aggregate_spans(threads, npt, w.from, w.to, &cpu));
+    e["spans"] = spans_json(aggregate_spans(threads, npt, w.runs, &cpu));
+    if (w.runs.size() > 1) add_run_spread(e["spans"], threads, npt, w.runs);
     if (e["memory"]["rss_peak_bytes"].get<double>() < 0) {
       e["memory"]["rss_peak_bytes"] = series_peak(sampler.series(), "memory.rss", w.from, w.to);
     }
