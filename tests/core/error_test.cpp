@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
 namespace miso {
 namespace {
 
@@ -25,6 +27,11 @@ TEST(Error, KindsHaveNames) {
   EXPECT_STREQ(to_string(Error::Kind::Format), "format error");
   EXPECT_STREQ(to_string(Error::Kind::Check), "check failed");
   EXPECT_STREQ(to_string(Error::Kind::Internal), "internal error");
+}
+
+TEST(Error, SystemErrorText) {
+  EXPECT_EQ(system_error_text(ENOENT), "No such file or directory");
+  EXPECT_FALSE(system_error_text(EACCES).empty());
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "miso/core/error.hpp"
 
+#include <system_error>
+
 namespace miso {
 
 std::string located(const std::string& file, int line, int column, const std::string& message) {
@@ -21,5 +23,7 @@ const char* to_string(Error::Kind kind) noexcept {
   }
   return "error";
 }
+
+std::string system_error_text(int errno_value) { return std::generic_category().message(errno_value); }
 
 }  // namespace miso

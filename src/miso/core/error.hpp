@@ -31,4 +31,7 @@ std::string located(const std::string& file, int line, int column, const std::st
 
 const char* to_string(Error::Kind kind) noexcept;
 
+// The system's text for an errno value (thread-safe, unlike std::strerror).
+std::string system_error_text(int errno_value);
+
 }  // namespace miso

@@ -6,7 +6,6 @@
 
 #include <atomic>
 #include <cerrno>
-#include <cstring>
 
 #include "miso/core/error.hpp"
 
@@ -14,7 +13,7 @@ namespace miso::core {
 
 namespace {
 
-std::string system_reason() { return std::strerror(errno); }
+std::string system_reason() { return system_error_text(errno); }
 
 [[noreturn]] void fail_io(const std::string& what, const std::filesystem::path& path) {
   throw Error(Error::Kind::Io, what + " '" + path.string() + "': " + system_reason());

@@ -19,7 +19,7 @@ namespace {
 // at once for any block of kLargeBytes or more), so the hot path for small blocks
 // costs a few plain memory operations. Readers sum the blocks. The global peak is
 // therefore exact to within kFlushBytes of small blocks per thread.
-constexpr std::int64_t kFlushBytes = 64 * 1024;
+constexpr std::int64_t kFlushBytes = std::int64_t{64} * 1024;
 constexpr std::size_t kLargeBytes = 4096;
 
 using Relaxed = std::atomic<std::uint64_t>;

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "miso/core/error.hpp"
+
 namespace miso::profiler {
 
 namespace {
@@ -29,7 +31,7 @@ constexpr EventSpec kEvents[] = {
 };
 
 std::string explain(int err) {
-  std::string why = std::string("perf_event_open: ") + std::strerror(err);
+  std::string why = "perf_event_open: " + system_error_text(err);
   if (err == ENOENT || err == EOPNOTSUPP) why += " (no hardware PMU exposed to this machine)";
   if (err == EACCES || err == EPERM) why += " (not permitted: see /proc/sys/kernel/perf_event_paranoid)";
   return why;
@@ -77,7 +79,7 @@ std::vector<CounterValue> PerfCounters::read() const {
         v.available = true;
         v.value = value;
       } else {
-        v.reason = std::string("read: ") + std::strerror(errno);
+        v.reason = "read: " + system_error_text(errno);
       }
     }
     out.push_back(std::move(v));

@@ -56,11 +56,11 @@ void parallel_sort(std::vector<Record>& records, unsigned threads) {
   MISO_PROFILE_SCOPE("profiler.sort.parallel_sort");
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   std::size_t n = records.size();
-  unsigned chunks = 1;  // a power of two, so merge rounds pair up evenly
+  std::size_t chunks = 1;  // a power of two, so merge rounds pair up evenly
   while (chunks * 2 <= threads && n / (chunks * 2) >= 4096) chunks *= 2;
   auto bound = [&](std::size_t i) { return n * i / chunks; };
 
-  run_on_threads(chunks, [&](unsigned i) {
+  run_on_threads(static_cast<unsigned>(chunks), [&](unsigned i) {
     MISO_PROFILE_SCOPE("profiler.sort.chunk");
     std::sort(records.begin() + static_cast<std::ptrdiff_t>(bound(i)),
               records.begin() + static_cast<std::ptrdiff_t>(bound(i + 1)), key_less);
@@ -69,9 +69,9 @@ void parallel_sort(std::vector<Record>& records, unsigned threads) {
   std::vector<Record> scratch(n);
   std::vector<Record>* from = &records;
   std::vector<Record>* to = &scratch;
-  for (unsigned width = 1; width < chunks; width *= 2) {
-    unsigned merges = chunks / (2 * width);
-    run_on_threads(merges, [&](unsigned m) {
+  for (std::size_t width = 1; width < chunks; width *= 2) {
+    auto merges = static_cast<unsigned>(chunks / (2 * width));
+    run_on_threads(merges, [&](std::size_t m) {
       MISO_PROFILE_SCOPE("profiler.sort.merge");
       std::size_t lo = bound(2 * width * m), mid = bound(2 * width * m + width), hi = bound(2 * width * (m + 1));
       std::merge(from->begin() + static_cast<std::ptrdiff_t>(lo), from->begin() + static_cast<std::ptrdiff_t>(mid),
