@@ -279,6 +279,217 @@ Window measure_once(const WorkloadInfo& info, const WorkloadContext& ctx, core::
   return win;
 }
 
+// Tick to nanosecond conversion for one run, and times relative to its start.
+struct Timebase {
+  double ns_per_tick;
+  std::uint64_t origin;
+  double ns(std::uint64_t ticks) const { return static_cast<double>(ticks) * ns_per_tick; }
+  double rel(std::uint64_t tick) const { return tick >= origin ? ns(tick - origin) : -ns(origin - tick); }
+};
+
+json config_json(const ProfileOptions& options, const std::vector<const WorkloadInfo*>& selected) {
+  json sizes = json::array();
+  for (DataSize s : options.sizes) sizes.push_back(to_string(s));
+  json comps = json::array();
+  for (const WorkloadInfo* w : selected) {
+    if (std::find(comps.begin(), comps.end(), w->component) == comps.end()) comps.push_back(w->component);
+  }
+  return {{"sizes", sizes},
+          {"components", comps},
+          {"seed", options.seed},
+          {"repeat", options.repeat},
+          {"data_dir", options.data_dir.string()},
+          {"sample_period_ns", std::chrono::nanoseconds(options.sample_period).count()}};
+}
+
+// A workload entry: what measure_once recorded (in ticks) completed with times in
+// ns, spans and thread use inside its run windows, and memory growth.
+json workload_json(Window& w, const std::vector<ThreadSnapshot>& threads, const CpuTimeline& cpu,
+                   const Sampler& sampler, const Timebase& tb) {
+  json e = std::move(w.entry);
+  e["phases"] = {{"prepare_ns", tb.ns(e["phases"]["prepare_ticks"].get<std::uint64_t>())},
+                 {"run_ns", tb.ns(w.to - w.from)},
+                 {"check_ns", tb.ns(e["phases"]["check_ticks"].get<std::uint64_t>())}};
+  json rep_wall = json::array();
+  for (const json& t : e["repetitions"]["wall_ticks"]) rep_wall.push_back(tb.ns(t.get<std::uint64_t>()));
+  e["repetitions"].erase("wall_ticks");
+  e["repetitions"]["wall_ns"] = rep_wall;
+  e["start_ns"] = tb.rel(w.from);
+  double wall = tb.ns(w.to - w.from);
+  double cpu_ns = e["process_cpu_ns"].get<double>();
+  e["wall_ns"] = wall;
+  e["cpu_ns"] = cpu_ns;
+  e["cpu_load"] = wall > 0 ? cpu_ns / wall : 0.0;
+  e.erase("process_cpu_ns");
+  for (json& l : e["locks"]) l["wait_ns"] = l["wait_ns"].get<double>() * tb.ns_per_tick;
+  for (json& io : e["io_sites"]) {
+    double t_ns = io["time_ns"].get<double>() * tb.ns_per_tick;
+    io["time_ns"] = t_ns;
+    io["bytes_per_second"] = t_ns > 0 ? io["bytes"].get<double>() / (t_ns * 1e-9) : 0.0;
+  }
+  e["spans"] = spans_json(aggregate_spans(threads, tb.ns_per_tick, w.runs, &cpu));
+  if (w.runs.size() > 1) add_run_spread(e["spans"], threads, tb.ns_per_tick, w.runs);
+  if (e["memory"]["rss_peak_bytes"].get<double>() < 0) {
+    e["memory"]["rss_peak_bytes"] = series_peak(sampler.series(), "memory.rss", w.from, w.to);
+  }
+  e["memory"]["live_growth_bytes_per_second"] =
+      series_slope(sampler.series(), "memory.live." + w.component, w.from, w.to, tb.ns_per_tick);
+  return e;
+}
+
+// Per component: self and CPU time of its spans, and its memory tag's totals.
+json components_json(const std::vector<SpanStats>& spans, const json& workloads) {
+  json components = json::object();
+  auto entry = [&](const std::string& name) -> json& {
+    json& c = components[name];
+    if (c.is_null()) c = {{"name", name}, {"self_ns", 0.0}, {"cpu_ns", 0.0}, {"spans", 0}};
+    return c;
+  };
+  for (const SpanStats& s : spans) {
+    json& c = entry(s.component);
+    c["self_ns"] = c["self_ns"].get<double>() + s.self_ns;
+    c["cpu_ns"] = c["cpu_ns"].get<double>() + s.cpu_ns;
+    c["spans"] = c["spans"].get<std::uint64_t>() + s.count;
+  }
+  // A tag's peak is reset before each workload: its peak over the run is the
+  // largest of its workloads' peaks and what it reached since.
+  std::map<std::string, std::int64_t> run_peak;
+  for (const json& e : workloads) {
+    std::int64_t& p = run_peak[e["component"].get<std::string>()];
+    p = std::max(p, e["memory"]["peak_bytes"].get<std::int64_t>());
+  }
+  for (const core::memory::TagStats& t : core::memory::all_stats()) {
+    entry(t.name)["memory"] = {{"live_bytes", t.live_bytes},
+                               {"peak_bytes", std::max(t.peak_bytes, run_peak[t.name])},
+                               {"allocated_bytes", t.allocated_bytes},
+                               {"allocations", t.allocations},
+                               {"histogram", histogram_json(t.histogram)}};
+  }
+  json list = json::array();
+  for (auto& [name, c] : components.items()) list.push_back(c);
+  return list;
+}
+
+json threads_json(const std::vector<ThreadSnapshot>& threads, const CpuTimeline& cpu, const Timebase& tb,
+                  std::uint64_t end) {
+  json list = json::array();
+  for (const ThreadUsage& u : thread_usage(threads, cpu, tb.ns_per_tick, tb.origin, end)) {
+    list.push_back({{"tid", u.tid},
+                    {"name", u.name},
+                    {"lifetime_ns", u.lifetime_ns},
+                    {"busy_ns", u.busy_ns},
+                    {"idle_ns", u.idle_ns},
+                    {"utilization", u.lifetime_ns > 0 ? u.busy_ns / u.lifetime_ns : 0.0},
+                    {"spans", u.spans}});
+  }
+  return list;
+}
+
+json process_memory_json() {
+  HeapInfo heap = read_heap();
+  json fragmentation =
+      heap.available
+          ? json{{"available", true},
+                 {"value", heap.fragmentation()},
+                 {"heap_held_bytes", heap.held_bytes},
+                 {"heap_in_use_bytes", heap.in_use_bytes}}
+          : json{{"available", false}, {"reason", "mallinfo2 is not meaningful in this build (sanitizer allocator)"}};
+  return {{"accounting", core::memory::hooks_active() ? "operator new/delete hooks" : "unavailable"},
+          {"peak_rss_bytes", peak_rss_bytes()},
+          {"rss_bytes", rss_bytes()},
+          {"fragmentation", fragmentation},
+          {"profiler_buffer_bytes", buffer_bytes()}};
+}
+
+// Every sampled series with times relative to the start of the run, plus each
+// thread's CPU share per sampling interval (for the thread chart).
+json series_json(const Sampler& sampler, const Timebase& tb) {
+  json series = json::array();
+  for (const Series& s : sampler.series()) {
+    json t = json::array(), v = json::array();
+    bool ticks_unit = s.unit == "ticks";
+    for (std::size_t i = 0; i < s.ticks.size(); ++i) {
+      t.push_back(tb.rel(s.ticks[i]));
+      v.push_back(ticks_unit ? s.values[i] * tb.ns_per_tick : s.values[i]);
+    }
+    series.push_back({{"name", s.name},
+                      {"unit", ticks_unit ? "ns" : s.unit},
+                      {"kind", to_string(s.kind)},
+                      {"t_ns", t},
+                      {"values", v}});
+  }
+  for (const auto& [tid, samples] : sampler.thread_cpu()) {
+    json t = json::array(), v = json::array();
+    for (std::size_t i = 1; i < samples.size(); ++i) {
+      double wall = tb.ns(samples[i].tick - samples[i - 1].tick);
+      if (wall <= 0) continue;
+      t.push_back(tb.rel(samples[i].tick));
+      v.push_back(std::clamp(static_cast<double>(samples[i].cpu_ns - samples[i - 1].cpu_ns) / wall, 0.0, 1.0));
+    }
+    series.push_back({{"name", "thread." + std::to_string(tid) + ".utilization"},
+                      {"unit", "ratio"},
+                      {"kind", "gauge"},
+                      {"t_ns", t},
+                      {"values", v}});
+  }
+  return series;
+}
+
+// The GPU monitor's devices (if any) and what GPU backends recorded.
+json gpu_json(const Sampler& sampler, std::uint64_t from, std::uint64_t to) {
+  GpuActivity g = read_gpu_activity();
+  json transfers = json::object();
+  for (int i = 0; i < 3; ++i) {
+    transfers[to_string(static_cast<GpuTransfer>(i))] = {
+        {"count", g.transfers[i]}, {"bytes", g.transfer_bytes[i]}, {"time_ns", g.transfer_ns[i]}};
+  }
+  GpuMonitor* monitor = gpu_monitor();
+  json gpu = {{"available", monitor != nullptr},
+              {"monitor", monitor != nullptr ? monitor->backend() : ""},
+              {"reason", monitor != nullptr ? "" : gpu_unavailable_reason()},
+              {"transfers", transfers},
+              {"waits", {{"count", g.waits}, {"time_ns", g.wait_ns}}},
+              {"kernels", {{"count", g.kernels}, {"time_ns", g.kernel_ns}}}};
+  if (monitor != nullptr) {
+    json devices = json::array();
+    for (const GpuDeviceSample& d : monitor->sample()) {
+      std::string base = "gpu." + std::to_string(d.index);
+      devices.push_back({{"index", d.index},
+                         {"name", d.name},
+                         {"memory_total_bytes", d.memory_total_bytes},
+                         {"peak_utilization_pct", series_peak(sampler.series(), base + ".utilization", from, to)},
+                         {"peak_memory_used_bytes", series_peak(sampler.series(), base + ".memory_used", from, to)}});
+    }
+    gpu["devices"] = devices;
+  }
+  return gpu;
+}
+
+// Growth exponents of time and peak memory against input size, per workload.
+json scaling_json(const std::vector<const WorkloadInfo*>& selected, const json& workloads) {
+  json scaling = json::array();
+  for (const WorkloadInfo* info : selected) {
+    std::vector<double> x, t, mem;
+    json sizes_run = json::array();
+    for (const json& e : workloads) {
+      if (e["name"] != info->name) continue;
+      sizes_run.push_back(e["size"]);
+      x.push_back(e["input_bytes"].get<double>());
+      t.push_back(e["wall_ns"].get<double>());
+      mem.push_back(std::max(1.0, e["memory"]["peak_bytes"].get<double>()));
+    }
+    double te = growth_exponent(x, t), me = growth_exponent(x, mem);
+    scaling.push_back({{"workload", info->name},
+                       {"sizes", sizes_run},
+                       {"input_bytes", x},
+                       {"wall_ns", t},
+                       {"peak_bytes", mem},
+                       {"time_exponent", std::isnan(te) ? json(nullptr) : json(te)},
+                       {"memory_exponent", std::isnan(me) ? json(nullptr) : json(me)}});
+  }
+  return scaling;
+}
+
 }  // namespace
 
 ProfileResult run_profile(const WorkloadRegistry& registry, const ProfileOptions& options) {
@@ -352,241 +563,60 @@ ProfileResult run_profile(const WorkloadRegistry& registry, const ProfileOptions
 
   const std::uint64_t end = now_ticks();
   sampler.stop();
-  const double npt = ns_per_tick();
-  auto ns = [&](std::uint64_t ticks) { return static_cast<double>(ticks) * npt; };
-  auto rel = [&](std::uint64_t tick) { return tick >= origin ? ns(tick - origin) : -ns(origin - tick); };
-
+  Timebase tb{ns_per_tick(), origin};
   std::vector<ThreadSnapshot> threads = snapshot_threads(origin, end);
   CpuTimeline cpu(sampler.thread_cpu(), threads);
+  MachineInfo m = machine_info();
 
   json report;
   report["schema"] = "miso-profile-report";
   report["version"] = kReportVersion;
   report["created"] = iso_time_now();
-  MachineInfo m = machine_info();
   report["machine"] = {{"hostname", m.hostname},
                        {"cpu_model", m.cpu_model},
                        {"logical_cpus", m.logical_cpus},
                        {"memory_bytes", m.memory_bytes},
                        {"kernel", m.kernel}};
-  json sizes = json::array();
-  for (DataSize s : options.sizes) sizes.push_back(to_string(s));
-  json comps = json::array();
-  for (const WorkloadInfo* w : selected) {
-    if (std::find(comps.begin(), comps.end(), w->component) == comps.end()) comps.push_back(w->component);
-  }
-  report["config"] = {{"sizes", sizes},
-                      {"components", comps},
-                      {"seed", options.seed},
-                      {"repeat", options.repeat},
-                      {"data_dir", options.data_dir.string()},
-                      {"sample_period_ns", std::chrono::nanoseconds(options.sample_period).count()}};
-  report["clock"] = {{"source", clock_source()}, {"ns_per_tick", npt}};
-  report["duration_ns"] = ns(end - origin);
+  report["config"] = config_json(options, selected);
+  report["clock"] = {{"source", clock_source()}, {"ns_per_tick", tb.ns_per_tick}};
+  report["duration_ns"] = tb.ns(end - origin);
 
-  // Workloads, with spans and thread use inside each run window.
   json workloads = json::array();
-  for (Window& w : windows) {
-    json& e = w.entry;
-    e["phases"] = {{"prepare_ns", ns(e["phases"]["prepare_ticks"].get<std::uint64_t>())},
-                   {"run_ns", ns(w.to - w.from)},
-                   {"check_ns", ns(e["phases"]["check_ticks"].get<std::uint64_t>())}};
-    json rep_wall = json::array();
-    for (const json& t : e["repetitions"]["wall_ticks"]) rep_wall.push_back(ns(t.get<std::uint64_t>()));
-    e["repetitions"].erase("wall_ticks");
-    e["repetitions"]["wall_ns"] = rep_wall;
-    e["start_ns"] = rel(w.from);
-    e["wall_ns"] = ns(w.to - w.from);
-    double cpu_ns = e["process_cpu_ns"].get<double>();
-    e["cpu_ns"] = cpu_ns;
-    e["cpu_load"] = e["wall_ns"].get<double>() > 0 ? cpu_ns / e["wall_ns"].get<double>() : 0.0;
-    e.erase("process_cpu_ns");
-    for (json& l : e["locks"]) l["wait_ns"] = l["wait_ns"].get<double>() * npt;
-    for (json& io : e["io_sites"]) {
-      double t_ns = io["time_ns"].get<double>() * npt;
-      io["time_ns"] = t_ns;
-      io["bytes_per_second"] = t_ns > 0 ? io["bytes"].get<double>() / (t_ns * 1e-9) : 0.0;
-    }
-    e["spans"] = spans_json(aggregate_spans(threads, npt, w.runs, &cpu));
-    if (w.runs.size() > 1) add_run_spread(e["spans"], threads, npt, w.runs);
-    if (e["memory"]["rss_peak_bytes"].get<double>() < 0) {
-      e["memory"]["rss_peak_bytes"] = series_peak(sampler.series(), "memory.rss", w.from, w.to);
-    }
-    e["memory"]["live_growth_bytes_per_second"] =
-        series_slope(sampler.series(), "memory.live." + w.component, w.from, w.to, npt);
-    workloads.push_back(e);
-  }
+  for (Window& w : windows) workloads.push_back(workload_json(w, threads, cpu, sampler, tb));
   report["workloads"] = workloads;
 
-  // Spans over the whole run, and the per-component breakdown by self time.
-  std::vector<SpanStats> spans = aggregate_spans(threads, npt, origin, end, &cpu);
+  std::vector<SpanStats> spans = aggregate_spans(threads, tb.ns_per_tick, origin, end, &cpu);
   report["spans"] = spans_json(spans);
-  json components = json::object();
-  for (const SpanStats& s : spans) {
-    json& c = components[s.component];
-    if (c.is_null()) c = {{"name", s.component}, {"self_ns", 0.0}, {"cpu_ns", 0.0}, {"spans", 0}};
-    c["self_ns"] = c["self_ns"].get<double>() + s.self_ns;
-    c["cpu_ns"] = c["cpu_ns"].get<double>() + s.cpu_ns;
-    c["spans"] = c["spans"].get<std::uint64_t>() + s.count;
-  }
-  // A tag's peak is reset before each workload: its peak over the run is the
-  // largest of its workloads' peaks and what it reached since.
-  std::map<std::string, std::int64_t> run_peak;
-  for (const json& e : report["workloads"]) {
-    std::int64_t& p = run_peak[e["component"].get<std::string>()];
-    p = std::max(p, e["memory"]["peak_bytes"].get<std::int64_t>());
-  }
-  for (const core::memory::TagStats& t : core::memory::all_stats()) {
-    json& c = components[t.name];
-    if (c.is_null()) c = {{"name", t.name}, {"self_ns", 0.0}, {"cpu_ns", 0.0}, {"spans", 0}};
-    c["memory"] = {{"live_bytes", t.live_bytes},
-                   {"peak_bytes", std::max(t.peak_bytes, run_peak[t.name])},
-                   {"allocated_bytes", t.allocated_bytes},
-                   {"allocations", t.allocations},
-                   {"histogram", histogram_json(t.histogram)}};
-  }
-  json comp_list = json::array();
-  for (auto& [name, c] : components.items()) comp_list.push_back(c);
-  report["components"] = comp_list;
+  report["components"] = components_json(spans, report["workloads"]);
+  report["threads"] = threads_json(threads, cpu, tb, end);
 
-  // Threads.
-  json thread_list = json::array();
-  for (const ThreadUsage& u : thread_usage(threads, cpu, npt, origin, end)) {
-    thread_list.push_back({{"tid", u.tid},
-                           {"name", u.name},
-                           {"lifetime_ns", u.lifetime_ns},
-                           {"busy_ns", u.busy_ns},
-                           {"idle_ns", u.idle_ns},
-                           {"utilization", u.lifetime_ns > 0 ? u.busy_ns / u.lifetime_ns : 0.0},
-                           {"spans", u.spans}});
-  }
-  report["threads"] = thread_list;
   std::vector<LockReading> locks_end = read_lock_stats();
-  json locks = locks_delta_json(locks_end, locks_start, npt);
+  json locks = locks_delta_json(locks_end, locks_start, tb.ns_per_tick);
   for (json& l : locks) {
     for (const LockReading& r : locks_end) {
-      if (r.name == l["name"]) l["max_wait_ns"] = ns(r.max_wait_ticks);
+      if (r.name == l["name"]) l["max_wait_ns"] = tb.ns(r.max_wait_ticks);
     }
   }
   report["locks"] = locks;
-
   report["io"] = {{"process", process_io_json(read_process_io() - io_start)},
-                  {"sites", io_sites_delta_json(read_io_sites(), io_sites_start, npt)}};
+                  {"sites", io_sites_delta_json(read_io_sites(), io_sites_start, tb.ns_per_tick)}};
   report["counters"] = counters_json(difference(perf.read(), counters_start));
   std::uint64_t cpu_total = process_cpu_ns() - cpu_start;
+  double duration = tb.ns(end - origin);
   report["cpu"] = {{"process_cpu_ns", cpu_total},
-                   {"average_load", ns(end - origin) > 0 ? static_cast<double>(cpu_total) / ns(end - origin) : 0.0},
+                   {"average_load", duration > 0 ? static_cast<double>(cpu_total) / duration : 0.0},
                    {"logical_cpus", m.logical_cpus}};
-
-  HeapInfo heap = read_heap();
-  json fragmentation = heap.available ? json{{"available", true},
-                                             {"value", heap.fragmentation()},
-                                             {"heap_held_bytes", heap.held_bytes},
-                                             {"heap_in_use_bytes", heap.in_use_bytes}}
-                                      : json{{"available", false},
-                                             {"reason",
-                                              "mallinfo2 is not meaningful in this build "
-                                              "(sanitizer allocator)"}};
-  report["memory"] = {{"accounting", core::memory::hooks_active() ? "operator new/delete hooks" : "unavailable"},
-                      {"peak_rss_bytes", peak_rss_bytes()},
-                      {"rss_bytes", rss_bytes()},
-                      {"fragmentation", fragmentation},
-                      {"profiler_buffer_bytes", buffer_bytes()}};
-
-  // Series, with times relative to the start of the run.
-  json series = json::array();
-  for (const Series& s : sampler.series()) {
-    json t = json::array(), v = json::array();
-    bool ticks_unit = s.unit == "ticks";
-    for (std::size_t i = 0; i < s.ticks.size(); ++i) {
-      t.push_back(rel(s.ticks[i]));
-      v.push_back(ticks_unit ? s.values[i] * npt : s.values[i]);
-    }
-    series.push_back({{"name", s.name},
-                      {"unit", ticks_unit ? "ns" : s.unit},
-                      {"kind", to_string(s.kind)},
-                      {"t_ns", t},
-                      {"values", v}});
-  }
-  // Per-thread utilisation between samples, for the thread chart.
-  for (const auto& [tid, samples] : sampler.thread_cpu()) {
-    json t = json::array(), v = json::array();
-    for (std::size_t i = 1; i < samples.size(); ++i) {
-      double wall = ns(samples[i].tick - samples[i - 1].tick);
-      if (wall <= 0) continue;
-      t.push_back(rel(samples[i].tick));
-      v.push_back(std::clamp(static_cast<double>(samples[i].cpu_ns - samples[i - 1].cpu_ns) / wall, 0.0, 1.0));
-    }
-    series.push_back({{"name", "thread." + std::to_string(tid) + ".utilization"},
-                      {"unit", "ratio"},
-                      {"kind", "gauge"},
-                      {"t_ns", t},
-                      {"values", v}});
-  }
-  report["series"] = series;
-
-  // GPU: monitor samples (if any device) and what backends recorded.
-  GpuActivity g = read_gpu_activity();
-  json transfers = json::object();
-  for (int i = 0; i < 3; ++i) {
-    transfers[to_string(static_cast<GpuTransfer>(i))] = {
-        {"count", g.transfers[i]}, {"bytes", g.transfer_bytes[i]}, {"time_ns", g.transfer_ns[i]}};
-  }
-  GpuMonitor* monitor = gpu_monitor();
-  report["gpu"] = {{"available", monitor != nullptr},
-                   {"monitor", monitor != nullptr ? monitor->backend() : ""},
-                   {"reason", monitor != nullptr ? "" : gpu_unavailable_reason()},
-                   {"transfers", transfers},
-                   {"waits", {{"count", g.waits}, {"time_ns", g.wait_ns}}},
-                   {"kernels", {{"count", g.kernels}, {"time_ns", g.kernel_ns}}}};
-  if (monitor != nullptr) {
-    json devices = json::array();
-    for (const GpuDeviceSample& d : monitor->sample()) {
-      double peak_util = series_peak(sampler.series(), "gpu." + std::to_string(d.index) + ".utilization", origin, end);
-      double peak_mem = series_peak(sampler.series(), "gpu." + std::to_string(d.index) + ".memory_used", origin, end);
-      devices.push_back({{"index", d.index},
-                         {"name", d.name},
-                         {"memory_total_bytes", d.memory_total_bytes},
-                         {"peak_utilization_pct", peak_util},
-                         {"peak_memory_used_bytes", peak_mem}});
-    }
-    report["gpu"]["devices"] = devices;
-  }
-
-  // Growth exponents when several sizes ran.
-  json scaling = json::array();
-  if (options.sizes.size() > 1) {
-    for (const WorkloadInfo* info : selected) {
-      std::vector<double> x, t, mem;
-      json sizes_run = json::array();
-      for (const json& e : report["workloads"]) {
-        if (e["name"] != info->name) continue;
-        sizes_run.push_back(e["size"]);
-        x.push_back(e["input_bytes"].get<double>());
-        t.push_back(e["wall_ns"].get<double>());
-        mem.push_back(std::max(1.0, e["memory"]["peak_bytes"].get<double>()));
-      }
-      double te = growth_exponent(x, t), me = growth_exponent(x, mem);
-      scaling.push_back({{"workload", info->name},
-                         {"sizes", sizes_run},
-                         {"input_bytes", x},
-                         {"wall_ns", t},
-                         {"peak_bytes", mem},
-                         {"time_exponent", std::isnan(te) ? json(nullptr) : json(te)},
-                         {"memory_exponent", std::isnan(me) ? json(nullptr) : json(me)}});
-    }
-  }
-  report["scaling"] = scaling;
-  report["profiler"] = {{"samples", sampler.samples_taken()},
-                        {"sampler_cpu_ns", sampler.own_cpu_ns()},
-                        {"span_events", [&] {
-                           std::uint64_t n = 0;
-                           for (const ThreadSnapshot& t : threads) n += t.events.size();
-                           return n;
-                         }()}};
+  report["memory"] = process_memory_json();
+  report["series"] = series_json(sampler, tb);
+  report["gpu"] = gpu_json(sampler, origin, end);
+  report["scaling"] = options.sizes.size() > 1 ? scaling_json(selected, report["workloads"]) : json::array();
+  std::uint64_t span_events = 0;
+  for (const ThreadSnapshot& t : threads) span_events += t.events.size();
+  report["profiler"] = {
+      {"samples", sampler.samples_taken()}, {"sampler_cpu_ns", sampler.own_cpu_ns()}, {"span_events", span_events}};
   report["checks_passed"] = checks_passed;
 
-  write_chrome_trace(options.out_dir / "trace.json", threads, sampler.series(), npt, origin);
+  write_chrome_trace(options.out_dir / "trace.json", threads, sampler.series(), tb.ns_per_tick, origin);
   write_report_files(report, options.out_dir);
   return {std::move(report), options.out_dir, checks_passed};
 }
