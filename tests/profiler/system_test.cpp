@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstring>
 #include <memory>
 
@@ -43,9 +44,13 @@ TEST(System, HeapAndCpuReadings) {
   HeapInfo half{true, 200, 150};
   EXPECT_DOUBLE_EQ(half.fragmentation(), 0.25);
 
+  // CPU time may advance in scheduler ticks: spin until it does (bounded).
   std::uint64_t cpu0 = process_cpu_ns();
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   volatile double x = 0;
-  for (int i = 0; i < 20'000'000; ++i) x = x + i * 0.5;
+  while (process_cpu_ns() == cpu0 && std::chrono::steady_clock::now() < give_up) {
+    for (int i = 0; i < 100'000; ++i) x = x + i * 0.5;
+  }
   EXPECT_GT(process_cpu_ns(), cpu0);
 }
 
