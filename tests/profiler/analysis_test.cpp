@@ -80,6 +80,12 @@ TEST(Statistics, GrowthExponentRecoversPowerLaws) {
   EXPECT_TRUE(std::isnan(growth_exponent({0, 10}, {1.0, 2.0})));  // log of 0 skipped
 }
 
+TEST(Statistics, RelativeSpread) {
+  EXPECT_DOUBLE_EQ(relative_spread({4, 5, 5.5}), 0.3);  // (5.5 - 4) / 5
+  EXPECT_DOUBLE_EQ(relative_spread({7}), 0.0);
+  EXPECT_DOUBLE_EQ(relative_spread({0, 0, 1}), 0.0);  // zero median
+}
+
 TEST(Statistics, LinearSlope) {
   EXPECT_DOUBLE_EQ(linear_slope({0, 1, 2, 3}, {1, 3, 5, 7}), 2.0);
   EXPECT_DOUBLE_EQ(linear_slope({1}, {1}), 0.0);

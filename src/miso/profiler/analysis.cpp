@@ -161,6 +161,13 @@ double growth_exponent(const std::vector<double>& x, const std::vector<double>& 
   return linear_slope(lx, ly);
 }
 
+double relative_spread(std::vector<double> values) {
+  if (values.size() < 2) return 0.0;
+  std::sort(values.begin(), values.end());
+  double median = values[values.size() / 2];
+  return median > 0 ? (values.back() - values.front()) / median : 0.0;
+}
+
 double linear_slope(const std::vector<double>& x, const std::vector<double>& y) {
   std::size_t n = std::min(x.size(), y.size());
   if (n < 2) return 0.0;

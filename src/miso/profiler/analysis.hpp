@@ -78,6 +78,10 @@ double percentile(std::vector<double>& values, double q);
 // fewer than two points have x, y > 0 and distinct x.
 double growth_exponent(const std::vector<double>& x, const std::vector<double>& y);
 
+// Relative spread (max - min) / median: how much repeated measurements disagree.
+// 0 for fewer than two values or a zero median.
+double relative_spread(std::vector<double> values);
+
 // Least-squares slope of y against x (units of y per unit of x); 0 for < 2 points.
 double linear_slope(const std::vector<double>& x, const std::vector<double>& y);
 

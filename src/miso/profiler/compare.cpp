@@ -7,6 +7,7 @@
 
 #include "miso/core/error.hpp"
 #include "miso/core/file.hpp"
+#include "miso/profiler/analysis.hpp"
 #include "miso/profiler/profile_run.hpp"
 
 namespace miso::profiler {
@@ -19,15 +20,10 @@ std::string key_of(const json& workload) {
   return workload.at("name").get<std::string>() + "@" + workload.at("size").get<std::string>();
 }
 
-// Relative spread (max - min) / median of a workload's repeated run times; 0 for one run.
+// Relative spread of a workload's repeated run times; 0 for one run.
 double spread_of(const json& workload) {
   if (!workload.contains("repetitions")) return 0.0;
-  std::vector<double> v;
-  for (const json& x : workload["repetitions"].value("wall_ns", json::array())) v.push_back(x.get<double>());
-  if (v.size() < 2) return 0.0;
-  std::sort(v.begin(), v.end());
-  double median = v[v.size() / 2];
-  return median > 0 ? (v.back() - v.front()) / median : 0.0;
+  return relative_spread(workload["repetitions"].value("wall_ns", json::array()).get<std::vector<double>>());
 }
 
 MetricComparison judge(std::string subject, std::string metric, double a, double b, double floor, double threshold) {

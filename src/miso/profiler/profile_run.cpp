@@ -186,14 +186,6 @@ struct ScratchDir {
   }
 };
 
-// Relative spread (max - min) / median of values; 0 for fewer than two or a zero median.
-double relative_spread(std::vector<double> v) {
-  if (v.size() < 2) return 0.0;
-  std::sort(v.begin(), v.end());
-  double median = v[v.size() / 2];
-  return median > 0 ? (v.back() - v.front()) / median : 0.0;
-}
-
 // For repeated runs: each span's run-to-run spread of its total time, so that compare
 // can tell a change from noise.
 void add_run_spread(json& spans, const std::vector<ThreadSnapshot>& threads, double npt,
