@@ -11,6 +11,7 @@
 #include "miso/core/error.hpp"
 #include "miso/core/file.hpp"
 #include "miso/profiler/builtin_workloads.hpp"
+#include "miso/profiler/io.hpp"
 #include "miso/profiler/mutex.hpp"
 #include "miso/profiler/span.hpp"
 #include "miso/profiler/thread_registry.hpp"
@@ -266,6 +267,32 @@ TEST_F(ProfileRunTest, SteadyGrowthShowsAsPositiveGrowthRate) {
   EXPECT_LT(m["live_growth_bytes"].get<double>(), 41.0 * 64 * 1024);
   EXPECT_GT(m["live_growth_bytes_per_second"].get<double>(), 0.0);
   EXPECT_GE(m["peak_bytes"].get<double>(), 40.0 * 64 * 1024);
+}
+
+// Allocates nothing while it runs.
+class QuietWorkload final : public Workload {
+ public:
+  void prepare(const WorkloadContext&) override {}
+  std::uint64_t input_bytes() const override { return 0; }
+  void run(const WorkloadContext&) override { MISO_PROFILE_SCOPE("quiet.run"); }
+  CheckResult check() const override { return {true, "nothing to check"}; }
+  std::vector<std::filesystem::path> save_input(const WorkloadContext&, const std::filesystem::path&) const override {
+    return {};
+  }
+};
+
+TEST_F(ProfileRunTest, ProfilerBookkeepingIsNotChargedToTheComponent) {
+  // Long names make the profiler's own readings allocate.
+  Mutex lock("a.lock.with.a.name.longer.than.small.strings");
+  { std::lock_guard guard(lock); }
+  { IoScope io("an.io.site.with.a.name.longer.than.small.strings", IoDirection::Read); }
+  WorkloadRegistry r;
+  r.add({"quiet.work", "quiet", "", [] { return std::make_unique<QuietWorkload>(); }});
+  ProfileResult result = run_profile(r, options_for(dir_ / "out"));
+  const json& m = result.report["workloads"][0]["memory"];
+  EXPECT_EQ(m["allocations"], 0);
+  EXPECT_EQ(m["allocated_bytes"], 0);
+  EXPECT_EQ(m["live_growth_bytes"], 0);
 }
 
 TEST_F(ProfileRunTest, ScalingReportsGrowthExponents) {

@@ -28,6 +28,7 @@ TEST(Sampler, SamplesMetricsMemoryAndThreadClocks) {
   std::this_thread::sleep_for(std::chrono::milliseconds(30));
   sampler.stop();
   EXPECT_GE(sampler.samples_taken(), 3u);
+  EXPECT_GT(sampler.own_cpu_ns(), 0u);  // the sampler's own cost is measured
   EXPECT_EQ(sampler.period(), std::chrono::milliseconds(2));
 
   const Series* d = find(sampler, "test.sampler.depth");

@@ -47,49 +47,6 @@ TEST(Span, DisabledRecordsNothing) {
   for (const ThreadSnapshot& t : snapshot_threads(from, to)) EXPECT_TRUE(t.events.empty());
 }
 
-TEST(Span, ManyEventsSpanSeveralBlocks) {
-  std::uint64_t from = now_ticks();
-  const std::uint32_t n = 3 * detail::kBlockEvents + 17;
-  for (std::uint32_t i = 0; i < n; ++i) {
-    MISO_PROFILE_SCOPE("test.many");
-  }
-  std::uint64_t to = now_ticks();
-  const ThreadSnapshot* me = nullptr;
-  auto threads = snapshot_threads(from, to);
-  me = find_thread(threads, current_tid());
-  ASSERT_NE(me, nullptr);
-  EXPECT_EQ(me->events.size(), n);
-  EXPECT_GT(buffer_bytes(), 3 * sizeof(detail::Block));
-}
-
-TEST(Span, ThreadsHaveOwnBuffersAndNames) {
-  std::uint64_t from = now_ticks();
-  int worker_tid = 0;
-  std::thread t([&] {
-    set_thread_name("test.worker");
-    worker_tid = current_tid();
-    MISO_PROFILE_SCOPE("test.on_worker");
-  });
-  t.join();
-  std::uint64_t to = now_ticks();
-  auto threads = snapshot_threads(from, to);
-  const ThreadSnapshot* w = find_thread(threads, worker_tid);
-  ASSERT_NE(w, nullptr);
-  EXPECT_EQ(w->name, "test.worker");
-  ASSERT_EQ(w->events.size(), 1u);
-  EXPECT_STREQ(w->events[0].site->name, "test.on_worker");
-  EXPECT_NE(w->end_tick, 0u);  // marked as exited
-  EXPECT_GE(w->end_tick, w->start_tick);
-  bool listed = false;
-  for (const ThreadClock& c : thread_clocks()) {
-    if (c.tid == worker_tid) {
-      listed = true;
-      EXPECT_FALSE(c.alive);
-    }
-  }
-  EXPECT_TRUE(listed);
-}
-
 TEST(Span, InternedSitesAreStableAndRecordSpanWorks) {
   const SpanSite& a = intern_site("test.dynamic");
   const SpanSite& b = intern_site(std::string("test.") + "dynamic");

@@ -43,6 +43,8 @@ struct Edge {
 };
 
 Edge read_edge(const PerfCounters& perf, core::memory::Tag tag) {
+  // The readings allocate; they are the profiler's, not the measured component's.
+  core::memory::TagScope untagged(core::memory::kUntagged);
   Edge e;
   e.process_cpu_ns = process_cpu_ns();
   e.io = read_process_io();
