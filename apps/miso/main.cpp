@@ -23,11 +23,13 @@ int main(int argc, char** argv) {
       "  miso profile [--size S | --sizes S,S] [--components C,C] [--out DIR] [--data DIR] [--json]\n"
       "  miso profile compare A B [--threshold PCT] [--json]\n"
       "  miso data gen --size S --out DIR [--components C,C] [--json]\n"
+      "  miso nexus info [--json]\n"
       "Exit codes: 0 ok, 1 regression or failed self-check, 2 usage error, 3 input/output error.");
 
   Action action;
   add_profile_commands(app, action);
   add_data_commands(app, action);
+  add_nexus_commands(app, action);
 
   try {
     app.parse(argc, argv);

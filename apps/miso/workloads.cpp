@@ -1,5 +1,6 @@
 #include "workloads.hpp"
 
+#include "miso/nexus/workload.hpp"
 #include "miso/profiler/builtin_workloads.hpp"
 
 namespace miso::app {
@@ -7,6 +8,7 @@ namespace miso::app {
 miso::profiler::WorkloadRegistry all_workloads() {
   miso::profiler::WorkloadRegistry registry;
   miso::profiler::register_profiler_workloads(registry);
+  miso::nexus::register_workloads(registry);
   return registry;
 }
 

@@ -64,9 +64,7 @@ TEST(ThreadRegistry, DiscardDropsEventsAndReusesTheirMemory) {
   }
   std::uint64_t held = buffer_bytes();
   discard_thread_events();
-  {
-    MISO_PROFILE_SCOPE("test.kept");
-  }
+  { MISO_PROFILE_SCOPE("test.kept"); }
   for (std::uint32_t i = 0; i + 1 < 2 * detail::kBlockEvents; ++i) {  // fills exactly two blocks
     MISO_PROFILE_SCOPE("test.again");
   }

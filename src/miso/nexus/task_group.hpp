@@ -1,0 +1,83 @@
+// Fork–join on an Executor. A TaskGroup is a job: spawn tasks into it, wait for
+// all of them (the waiting thread runs queued tasks meanwhile). A job has a
+// priority, an optional deadline after which its tasks that have not started are
+// dropped, and an optional budget: the most workers it may occupy at once. The
+// first exception a task throws cancels the rest and is rethrown by wait().
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <optional>
+#include <string>
+
+#include "miso/nexus/executor.hpp"
+
+namespace miso::nexus {
+
+struct JobOptions {
+  Priority priority = Priority::Normal;
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  unsigned max_workers = 0;  // 0: no budget
+};
+
+struct JobStatus {
+  std::uint64_t tasks_run = 0;
+  std::uint64_t tasks_dropped = 0;  // not run: cancelled, failed job or past the deadline
+  bool cancelled = false;
+  bool deadline_exceeded = false;
+};
+
+class TaskGroup {
+ public:
+  explicit TaskGroup(Executor& executor = Executor::global(), JobOptions options = {});
+  // Cancels what has not started and waits for the rest; never throws.
+  ~TaskGroup();
+  TaskGroup(const TaskGroup&) = delete;
+  TaskGroup& operator=(const TaskGroup&) = delete;
+
+  template <typename F>
+  void spawn(F&& f) {
+    Task* t = allocate_task();
+    t->emplace(std::forward<F>(f));
+    t->group = this;
+    t->priority = options_.priority;
+    pending_.fetch_add(1, std::memory_order_relaxed);
+    executor_.submit(t);
+  }
+
+  // Waits until every spawned task ran or was dropped, helping meanwhile.
+  // Rethrows the first exception a task threw. The group can be reused after.
+  JobStatus wait();
+  // Tasks that have not started are dropped; running ones finish.
+  void cancel() noexcept;
+  bool cancelled() const noexcept { return cancelled_.load(std::memory_order_relaxed); }
+
+  Executor& executor() noexcept { return executor_; }
+  const JobOptions& options() const noexcept { return options_; }
+
+ private:
+  friend class Executor;
+  bool should_drop() noexcept;
+  void fail(std::exception_ptr e) noexcept;
+  void wait_quietly() noexcept;
+
+  Executor& executor_;
+  JobOptions options_;
+  std::atomic<std::uint64_t> pending_{0};
+  std::atomic<std::uint64_t> run_{0};
+  std::atomic<std::uint64_t> dropped_{0};
+  std::atomic<bool> cancelled_{false};
+  std::atomic<bool> deadline_passed_{false};
+  std::atomic<bool> failed_{false};
+  std::exception_ptr error_;  // written once by the first failing task
+  // Budget: tasks picked while the job already occupies max_workers wait here and
+  // are run by the next of its tasks to finish. Only budgeted jobs have the lock.
+  std::optional<profiler::Mutex> budget_mutex_;
+  unsigned running_ = 0;
+  std::deque<Task*> deferred_;
+};
+
+}  // namespace miso::nexus
