@@ -16,7 +16,8 @@ namespace {
 int run_info(bool as_json) {
   nexus::Executor& ex = nexus::Executor::global();
   nlohmann::json priorities = nlohmann::json::array();
-  for (int p = 0; p < nexus::kPriorityLevels; ++p) priorities.push_back(nexus::to_string(static_cast<nexus::Priority>(p)));
+  for (int p = 0; p < nexus::kPriorityLevels; ++p)
+    priorities.push_back(nexus::to_string(static_cast<nexus::Priority>(p)));
   nlohmann::json info = {{"workers", ex.worker_count()},
                          {"hardware_concurrency", std::thread::hardware_concurrency()},
                          {"deque", "Chase-Lev work-stealing, one per worker and priority"},

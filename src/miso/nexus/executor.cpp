@@ -10,7 +10,7 @@ namespace miso::nexus {
 
 namespace {
 
-constexpr int kSpinRounds = 64;          // searches before a worker parks
+constexpr int kSpinRounds = 64;             // searches before a worker parks
 constexpr std::uint64_t kFlushEvery = 256;  // tasks between counter flushes
 
 struct Xorshift {
@@ -175,47 +175,49 @@ bool Executor::help_one() {
 }
 
 void Executor::execute(Task* task, Worker* self) {
-  for (;;) {
+  // `has_slot`: the task already holds one of its budgeted job's worker slots
+  // (handed over by the job's previous task).
+  bool has_slot = false;
+  while (task != nullptr) {
     TaskGroup* g = task->group;
-    if (g->should_drop()) {
-      task->destroy(*task);
-      g->dropped_.fetch_add(1, std::memory_order_relaxed);
-      dropped_.fetch_add(1, std::memory_order_relaxed);
-      finish(task, self);
-      return;
-    }
-    if (g->budget_mutex_) {  // a budgeted job: respect its worker limit
+    const bool budgeted = g->budget_mutex_.has_value();
+    if (budgeted && !has_slot) {
       std::lock_guard lock(*g->budget_mutex_);
       if (g->running_ >= g->options_.max_workers) {
-        g->deferred_.push_back(task);
+        g->deferred_.push_back(task);  // run later by the job's next finishing task
         return;
       }
       ++g->running_;
     }
-    try {
-      task->invoke(*task);
+    if (g->should_drop()) {
+      task->destroy(*task);
+      g->dropped_.fetch_add(1, std::memory_order_relaxed);
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      try {
+        task->invoke(*task);
+      } catch (...) {
+        g->fail(std::current_exception());
+      }
       g->run_.fetch_add(1, std::memory_order_relaxed);
-    } catch (...) {
-      g->run_.fetch_add(1, std::memory_order_relaxed);
-      g->fail(std::current_exception());
-    }
-    if (self != nullptr) {
-      ++self->run;
-      if (++self->unflushed_run >= kFlushEvery) flush_counters(*self);
+      if (self != nullptr) {
+        ++self->run;
+        if (++self->unflushed_run >= kFlushEvery) flush_counters(*self);
+      }
     }
     Task* next = nullptr;
-    if (g->budget_mutex_) {  // hand our worker slot to a deferred task of the job
+    if (budgeted) {  // hand our slot to a deferred task of the job, or give it back
       std::lock_guard lock(*g->budget_mutex_);
       if (!g->deferred_.empty()) {
         next = g->deferred_.front();
         g->deferred_.pop_front();
-        ++g->running_;  // balanced by the decrement below when `next` runs
+      } else {
+        --g->running_;
       }
-      --g->running_;
     }
     finish(task, self);
-    if (next == nullptr) return;
     task = next;
+    has_slot = true;
   }
 }
 
@@ -246,7 +248,7 @@ void Executor::park(Worker& self) {
     execute(t, &self);
     return;
   }
-  ++self.parks;
+  self.total_parks.store(++self.parks, std::memory_order_relaxed);
   {
     std::unique_lock lock(park_mutex_);
     park_cv_.wait(lock, [&] {

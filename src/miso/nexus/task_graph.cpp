@@ -88,7 +88,8 @@ JobStatus TaskGraph::run(Executor& executor, JobOptions options) {
   MISO_PROFILE_SCOPE("nexus.graph.run");
   if (!validated_) validate();
   remaining_ = std::make_unique<std::atomic<std::uint32_t>[]>(nodes_.size());
-  for (std::size_t i = 0; i < nodes_.size(); ++i) remaining_[i].store(nodes_[i].predecessors, std::memory_order_relaxed);
+  for (std::size_t i = 0; i < nodes_.size(); ++i)
+    remaining_[i].store(nodes_[i].predecessors, std::memory_order_relaxed);
   TaskGroup group(executor, options);
   for (Node i = 0; i < nodes_.size(); ++i) {
     if (nodes_[i].predecessors == 0) schedule(group, i);

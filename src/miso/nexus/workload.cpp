@@ -78,8 +78,8 @@ void BlockedSumWorkload::run(const profiler::WorkloadContext&) {
 
 profiler::CheckResult BlockedSumWorkload::check() const {
   if (result_ != expected_) {
-    return {false, "task-graph sum " + std::to_string(result_) + " differs from the sequential " +
-                       std::to_string(expected_)};
+    return {false,
+            "task-graph sum " + std::to_string(result_) + " differs from the sequential " + std::to_string(expected_)};
   }
   return {true, std::to_string(values_.size()) + " values summed by " + std::to_string(tasks_) +
                     " graph tasks, equal to the sequential sum"};
