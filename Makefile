@@ -2,12 +2,13 @@
 SHELL := /bin/bash
 RELEASE := build/release
 ASAN := build/asan
+TSAN := build/tsan
 CMAKE_COMMON := -G Ninja -DMISO_WERROR=ON
 CTEST_FLAGS := --output-on-failure -j $(shell nproc)
 # ccache (used when installed) hashes paths relative to here, so clones share it.
 export CCACHE_BASEDIR := $(CURDIR)
 
-.PHONY: all deps release asan run test bench format clean
+.PHONY: all deps release asan tsan run test bench format clean
 
 all: release
 
@@ -23,14 +24,20 @@ asan: deps
 	cmake -S . -B $(ASAN) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Debug -DMISO_SANITIZE=ON -DMISO_BUILD_BENCH=OFF
 	cmake --build $(ASAN)
 
+# ThreadSanitizer build of the scheduler's tests (the lock-free deque and executor).
+tsan: deps
+	cmake -S . -B $(TSAN) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMISO_TSAN=ON -DMISO_BUILD_BENCH=OFF
+	cmake --build $(TSAN) --target miso_nexus_tests
+
 # Profiles every component on the small data set and writes build/report/.
 run: release
 	$(RELEASE)/bin/miso profile --size small --out build/report
 
-test: release asan
+test: release asan tsan
 	cd $(RELEASE) && ctest $(CTEST_FLAGS)
 	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest $(CTEST_FLAGS)
+	cd $(TSAN) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest $(CTEST_FLAGS) -R '^(WorkStealingDeque|Executor|TaskGroup|TaskGraph|ParallelFor|ParallelReduce|Task|BlockedSumWorkload)\.' 
 
 # Benchmarks, Release build; median of 5 repetitions, peers in the same binary.
 bench: release

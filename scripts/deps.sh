@@ -17,6 +17,7 @@ packages=(
   libcli11-dev      # the miso command line
   nlohmann-json3-dev
   libfmt-dev
+  libtbb-dev        # oneTBB: the peer of NEXUS-OS in bench/nexus
   clang-format
 )
 

@@ -40,7 +40,8 @@ TEST(ParallelFor, NestsAndOffsetsRanges) {
       [&](std::size_t r0, std::size_t r1) {
         for (std::size_t r = r0; r < r1; ++r) {
           parallel_for(
-              10, 74, [&](std::size_t c0, std::size_t c1) {
+              10, 74,
+              [&](std::size_t c0, std::size_t c1) {
                 for (std::size_t c = c0; c < c1; ++c) grid[r * 64 + (c - 10)].fetch_add(1);
               },
               0, ex);

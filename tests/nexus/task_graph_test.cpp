@@ -17,7 +17,12 @@ TEST(TaskGraph, DiamondRespectsDependenciesAndRunsAgain) {
   TaskGraph g;
   std::mutex m;
   std::vector<std::string> order;
-  auto log = [&](std::string s) { return [&, s] { std::lock_guard l(m); order.push_back(s); }; };
+  auto log = [&](std::string s) {
+    return [&, s] {
+      std::lock_guard l(m);
+      order.push_back(s);
+    };
+  };
   auto a = g.add("a", log("a"));
   auto b = g.add("b", log("b"));
   auto c = g.add("c", log("c"));

@@ -143,8 +143,16 @@ TEST(TaskGroup, HighPriorityRunsBeforeBackground) {
   high.priority = Priority::High;
   low.priority = Priority::Background;
   TaskGroup bg(ex, low), hi(ex, high);
-  for (int i = 0; i < 5; ++i) bg.spawn([&] { std::lock_guard l(m); order.push_back('b'); });
-  for (int i = 0; i < 5; ++i) hi.spawn([&] { std::lock_guard l(m); order.push_back('h'); });
+  for (int i = 0; i < 5; ++i)
+    bg.spawn([&] {
+      std::lock_guard l(m);
+      order.push_back('b');
+    });
+  for (int i = 0; i < 5; ++i)
+    hi.spawn([&] {
+      std::lock_guard l(m);
+      order.push_back('h');
+    });
   gate = true;
   // Let the single worker run everything, so the order is the scheduler's alone.
   for (;;) {

@@ -111,9 +111,15 @@ void Executor::submit(Task* task) {
     injected_count_.fetch_add(1, std::memory_order_relaxed);
   }
   // Dekker with park(): either a parking worker sees this task in its last search,
-  // or we see it counted among the sleepers and wake it.
+  // or we see it counted among the sleepers and wake it. ThreadSanitizer does not
+  // model fences; its build orders through a read-modify-write of the counter.
+#if defined(MISO_TSAN)
+  int sleeping = sleepers_.fetch_add(0, std::memory_order_seq_cst);
+#else
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (sleepers_.load(std::memory_order_relaxed) > 0) wake_one();
+  int sleeping = sleepers_.load(std::memory_order_relaxed);
+#endif
+  if (sleeping > 0) wake_one();
 }
 
 void Executor::wake_one() {
