@@ -103,6 +103,7 @@ std::size_t Executor::queued() const noexcept {
 void Executor::submit(Task* task) {
   Worker* w = t_worker;
   int p = static_cast<int>(task->priority);
+  if (task->priority != Priority::Normal) queued_at_[p].fetch_add(1, std::memory_order_relaxed);
   if (w != nullptr && w->owner == this) {
     w->deques[p].push(task);
   } else {
@@ -161,22 +162,38 @@ Task* Executor::steal_from_others(Worker* self, int priority) {
   return nullptr;
 }
 
+Task* Executor::take(Task* task) {
+  if (task != nullptr && task->priority != Priority::Normal) {
+    queued_at_[static_cast<int>(task->priority)].fetch_sub(1, std::memory_order_relaxed);
+  }
+  return task;
+}
+
 Task* Executor::find_task(Worker* self) {
   for (int p = 0; p < kPriorityLevels; ++p) {
     if (self != nullptr) {
-      if (auto t = self->deques[p].pop()) return *t;
+      if (auto t = self->deques[p].pop()) return take(*t);
     }
-    if (Task* t = steal_from_others(self, p)) return t;
-    if (Task* t = pop_injected(p)) return t;
+    // Normal work is everywhere; the other levels are probed only when queued.
+    if (p != static_cast<int>(Priority::Normal) && queued_at_[p].load(std::memory_order_relaxed) <= 0) continue;
+    if (Task* t = steal_from_others(self, p)) return take(t);
+    if (Task* t = pop_injected(p)) return take(t);
   }
   return nullptr;
 }
 
-bool Executor::help_one() {
-  Worker* w = t_worker;
-  Task* t = find_task(w != nullptr && w->owner == this ? w : nullptr);
+bool Executor::help_one(bool may_steal) {
+  Worker* w = t_worker != nullptr && t_worker->owner == this ? t_worker : nullptr;
+  Task* t = nullptr;
+  if (may_steal) {
+    t = find_task(w);
+  } else if (w != nullptr) {
+    for (int p = 0; p < kPriorityLevels && t == nullptr; ++p) {
+      if (auto own = w->deques[p].pop()) t = take(*own);
+    }
+  }
   if (t == nullptr) return false;
-  execute(t, w != nullptr && w->owner == this ? w : nullptr);
+  execute(t, w);
   return true;
 }
 
@@ -186,14 +203,14 @@ void Executor::execute(Task* task, Worker* self) {
   bool has_slot = false;
   while (task != nullptr) {
     TaskGroup* g = task->group;
-    const bool budgeted = g->budget_mutex_.has_value();
-    if (budgeted && !has_slot) {
-      std::lock_guard lock(*g->budget_mutex_);
-      if (g->running_ >= g->options_.max_workers) {
-        g->deferred_.push_back(task);  // run later by the job's next finishing task
+    TaskGroup::Budget* budget = g->budget_.get();
+    if (budget != nullptr && !has_slot) {
+      std::lock_guard lock(budget->mutex);
+      if (budget->running >= g->options_.max_workers) {
+        budget->deferred.push_back(task);  // run later by the job's next finishing task
         return;
       }
-      ++g->running_;
+      ++budget->running;
     }
     if (g->should_drop()) {
       task->destroy(*task);
@@ -212,13 +229,13 @@ void Executor::execute(Task* task, Worker* self) {
       }
     }
     Task* next = nullptr;
-    if (budgeted) {  // hand our slot to a deferred task of the job, or give it back
-      std::lock_guard lock(*g->budget_mutex_);
-      if (!g->deferred_.empty()) {
-        next = g->deferred_.front();
-        g->deferred_.pop_front();
+    if (budget != nullptr) {  // hand our slot to a deferred task of the job, or give it back
+      std::lock_guard lock(budget->mutex);
+      if (!budget->deferred.empty()) {
+        next = budget->deferred.front();
+        budget->deferred.pop_front();
       } else {
-        --g->running_;
+        --budget->running;
       }
     }
     finish(task, self);
@@ -230,7 +247,9 @@ void Executor::execute(Task* task, Worker* self) {
 void Executor::finish(Task* task, Worker*) {
   TaskGroup* g = task->group;
   free_task(task);
-  if (g->pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) g->pending_.notify_all();
+  if (g->pending_.fetch_sub(1, std::memory_order_seq_cst) == 1 && g->sleeping_waiter_.load(std::memory_order_seq_cst)) {
+    g->pending_.notify_all();
+  }
 }
 
 void Executor::flush_counters(Worker& self) {

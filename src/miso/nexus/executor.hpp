@@ -48,8 +48,9 @@ class Executor {
   // Schedules a prepared task (TaskGroup does this; most code never calls it).
   void submit(Task* task);
   // Runs one queued task on the calling thread if there is one (helping). Returns
-  // whether it ran or dropped a task.
-  bool help_one();
+  // whether it ran or dropped a task. Without `may_steal` only the calling
+  // worker's own newest tasks are taken, which keeps nested helping shallow.
+  bool help_one(bool may_steal = true);
 
   struct Worker;  // defined in executor.cpp
 
@@ -58,6 +59,7 @@ class Executor {
 
   void worker_loop(Worker& self);
   Task* find_task(Worker* self);
+  Task* take(Task* task);
   Task* steal_from_others(Worker* self, int priority);
   Task* pop_injected(int priority);
   void execute(Task* task, Worker* self);
@@ -77,6 +79,9 @@ class Executor {
   std::atomic<std::uint64_t> wake_epoch_{0};
   std::atomic<bool> stopping_{false};
 
+  // Queued tasks of the rare priorities, so a search for work probes other workers'
+  // high and background deques only when there can be something in them.
+  std::atomic<std::int64_t> queued_at_[kPriorityLevels] = {};
   std::atomic<std::uint64_t> dropped_{0};
   profiler::Metric& tasks_metric_;
   profiler::Metric& steals_metric_;

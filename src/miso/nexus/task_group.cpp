@@ -3,12 +3,25 @@
 #include <algorithm>
 #include <thread>
 
-#include "miso/profiler/span.hpp"
-
 namespace miso::nexus {
 
+namespace {
+
+// A waiting thread helps; a helped task may wait and help in turn. Stealing
+// unrelated tasks at every level would let that nesting (and the stack) grow
+// without bound, so past this depth a waiter only runs its own newest tasks.
+constexpr int kMaxStealingDepth = 32;
+thread_local int t_wait_depth = 0;
+
+struct Nesting {
+  Nesting() noexcept { ++t_wait_depth; }
+  ~Nesting() { --t_wait_depth; }
+};
+
+}  // namespace
+
 TaskGroup::TaskGroup(Executor& executor, JobOptions options) : executor_(executor), options_(options) {
-  if (options_.max_workers > 0) budget_mutex_.emplace("nexus.budget");
+  if (options_.max_workers > 0) budget_ = std::make_unique<Budget>();
 }
 
 TaskGroup::~TaskGroup() {
@@ -42,13 +55,17 @@ void TaskGroup::wait_quietly() noexcept {
 }
 
 JobStatus TaskGroup::wait() {
-  MISO_PROFILE_SCOPE("nexus.wait");
   const bool on_worker = executor_.current_worker() >= 0;
   int idle = 0;
   for (;;) {
     std::uint64_t left = pending_.load(std::memory_order_acquire);
     if (left == 0) break;
-    if (executor_.help_one()) {
+    bool helped = false;
+    {
+      Nesting nesting;
+      helped = executor_.help_one(t_wait_depth <= kMaxStealingDepth);
+    }
+    if (helped) {
       idle = 0;
       continue;
     }
@@ -56,8 +73,12 @@ JobStatus TaskGroup::wait() {
     if (idle < 32) {
       std::this_thread::yield();
     } else if (!on_worker) {
-      // Outside the pool nothing depends on us helping: block until done.
-      pending_.wait(left, std::memory_order_acquire);
+      // Outside the pool nothing depends on us helping: block until done. Dekker
+      // with Executor::finish: it sees the flag, or we see its final count.
+      sleeping_waiter_.store(true, std::memory_order_seq_cst);
+      left = pending_.load(std::memory_order_seq_cst);
+      if (left != 0) pending_.wait(left, std::memory_order_seq_cst);
+      sleeping_waiter_.store(false, std::memory_order_relaxed);
     } else {
       // A worker must keep looking for tasks (its siblings may need it), slowly.
       std::this_thread::sleep_for(std::chrono::microseconds(std::min(idle, 200)));

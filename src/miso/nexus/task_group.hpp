@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -67,6 +68,9 @@ class TaskGroup {
   Executor& executor_;
   JobOptions options_;
   std::atomic<std::uint64_t> pending_{0};
+  // A thread outside the pool sleeps on pending_; only then does the last task
+  // pay for a wake-up (a system call).
+  std::atomic<bool> sleeping_waiter_{false};
   std::atomic<std::uint64_t> run_{0};
   std::atomic<std::uint64_t> dropped_{0};
   std::atomic<bool> cancelled_{false};
@@ -74,10 +78,14 @@ class TaskGroup {
   std::atomic<bool> failed_{false};
   std::exception_ptr error_;  // written once by the first failing task
   // Budget: tasks picked while the job already occupies max_workers wait here and
-  // are run by the next of its tasks to finish. Only budgeted jobs have the lock.
-  std::optional<profiler::Mutex> budget_mutex_;
-  unsigned running_ = 0;
-  std::deque<Task*> deferred_;
+  // are run by the next of its tasks to finish. Only budgeted jobs have one, so a
+  // plain group allocates nothing.
+  struct Budget {
+    profiler::Mutex mutex{"nexus.budget"};
+    unsigned running = 0;
+    std::deque<Task*> deferred;
+  };
+  std::unique_ptr<Budget> budget_;
 };
 
 }  // namespace miso::nexus
