@@ -87,7 +87,10 @@ void TaskGraph::schedule(TaskGroup& group, Node n) {
 JobStatus TaskGraph::run(Executor& executor, JobOptions options) {
   MISO_PROFILE_SCOPE("nexus.graph.run");
   if (!validated_) validate();
-  remaining_ = std::make_unique<std::atomic<std::uint32_t>[]>(nodes_.size());
+  if (remaining_size_ != nodes_.size()) {  // reused across runs: fresh memory costs page faults
+    remaining_ = std::make_unique<std::atomic<std::uint32_t>[]>(nodes_.size());
+    remaining_size_ = nodes_.size();
+  }
   for (std::size_t i = 0; i < nodes_.size(); ++i)
     remaining_[i].store(nodes_[i].predecessors, std::memory_order_relaxed);
   TaskGroup group(executor, options);

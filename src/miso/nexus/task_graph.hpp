@@ -47,7 +47,8 @@ class TaskGraph {
   std::vector<NodeData> nodes_;
   std::size_t edge_count_ = 0;
   bool validated_ = true;
-  std::unique_ptr<std::atomic<std::uint32_t>[]> remaining_;  // per run
+  std::unique_ptr<std::atomic<std::uint32_t>[]> remaining_;  // per run, reset each time
+  std::size_t remaining_size_ = 0;
 };
 
 }  // namespace miso::nexus

@@ -10,8 +10,16 @@ namespace {
 // A waiting thread helps; a helped task may wait and help in turn. Stealing
 // unrelated tasks at every level would let that nesting (and the stack) grow
 // without bound, so past this depth a waiter only runs its own newest tasks.
-constexpr int kMaxStealingDepth = 32;
+constexpr int kMaxStealingDepth = 256;
 thread_local int t_wait_depth = 0;
+
+void cpu_relax() noexcept {
+  for (int i = 0; i < 16; ++i) {
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#endif
+  }
+}
 
 struct Nesting {
   Nesting() noexcept { ++t_wait_depth; }
@@ -70,7 +78,9 @@ JobStatus TaskGroup::wait() {
       continue;
     }
     ++idle;
-    if (idle < 32) {
+    if (idle < 64) {
+      cpu_relax();  // work usually appears within microseconds: no system call yet
+    } else if (idle < 96 || (on_worker && idle < 4096)) {
       std::this_thread::yield();
     } else if (!on_worker) {
       // Outside the pool nothing depends on us helping: block until done. Dekker
@@ -80,8 +90,9 @@ JobStatus TaskGroup::wait() {
       if (left != 0) pending_.wait(left, std::memory_order_seq_cst);
       sleeping_waiter_.store(false, std::memory_order_relaxed);
     } else {
-      // A worker must keep looking for tasks (its siblings may need it), slowly.
-      std::this_thread::sleep_for(std::chrono::microseconds(std::min(idle, 200)));
+      // A worker must keep looking for tasks (its siblings may need it); after
+      // a long fruitless search, slowly.
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
     }
   }
   JobStatus status{run_.exchange(0, std::memory_order_relaxed), dropped_.exchange(0, std::memory_order_relaxed),
