@@ -247,8 +247,11 @@ void Executor::execute(Task* task, Worker* self) {
 void Executor::finish(Task* task, Worker*) {
   TaskGroup* g = task->group;
   free_task(task);
-  if (g->pending_.fetch_sub(1, std::memory_order_seq_cst) == 1 && g->sleeping_waiter_.load(std::memory_order_seq_cst)) {
-    g->pending_.notify_all();
+  std::uint64_t before = g->pending_.fetch_sub(1, std::memory_order_seq_cst);
+  // From here on `g` may be gone: a waiter that sees the count reach zero returns.
+  if (before == (TaskGroup::kSleepingWaiter | 1)) {
+    detail::g_group_done.fetch_add(1, std::memory_order_seq_cst);
+    detail::g_group_done.notify_all();
   }
 }
 

@@ -5,6 +5,10 @@
 
 namespace miso::nexus {
 
+namespace detail {
+constinit std::atomic<std::uint32_t> g_group_done{0};
+}  // namespace detail
+
 namespace {
 
 // A waiting thread helps; a helped task may wait and help in turn. Stealing
@@ -83,12 +87,14 @@ JobStatus TaskGroup::wait() {
     } else if (idle < 96 || (on_worker && idle < 4096)) {
       std::this_thread::yield();
     } else if (!on_worker) {
-      // Outside the pool nothing depends on us helping: block until done. Dekker
-      // with Executor::finish: it sees the flag, or we see its final count.
-      sleeping_waiter_.store(true, std::memory_order_seq_cst);
-      left = pending_.load(std::memory_order_seq_cst);
-      if (left != 0) pending_.wait(left, std::memory_order_seq_cst);
-      sleeping_waiter_.store(false, std::memory_order_relaxed);
+      // Outside the pool nothing depends on us helping: block until done.
+      pending_.fetch_or(kSleepingWaiter, std::memory_order_seq_cst);
+      for (;;) {
+        std::uint32_t epoch = detail::g_group_done.load(std::memory_order_seq_cst);
+        if ((pending_.load(std::memory_order_seq_cst) & ~kSleepingWaiter) == 0) break;
+        detail::g_group_done.wait(epoch, std::memory_order_seq_cst);
+      }
+      pending_.fetch_and(~kSleepingWaiter, std::memory_order_relaxed);
     } else {
       // A worker must keep looking for tasks (its siblings may need it); after
       // a long fruitless search, slowly.

@@ -18,6 +18,11 @@
 
 namespace miso::nexus {
 
+namespace detail {
+// Bumped (and waited on) when a job with a sleeping outside waiter finishes.
+extern constinit std::atomic<std::uint32_t> g_group_done;
+}  // namespace detail
+
 struct JobOptions {
   Priority priority = Priority::Normal;
   std::optional<std::chrono::steady_clock::time_point> deadline;
@@ -67,10 +72,13 @@ class TaskGroup {
 
   Executor& executor_;
   JobOptions options_;
+  // Tasks spawned and not yet finished, plus kSleepingWaiter while a thread outside
+  // the pool sleeps in wait(). The finishing task touches nothing of the group
+  // after its decrement (the waiter may return and destroy it at once): it learns
+  // of a sleeper from the value its decrement returned and wakes it through a
+  // process-wide counter, so only then does a task pay for a system call.
+  static constexpr std::uint64_t kSleepingWaiter = std::uint64_t{1} << 63;
   std::atomic<std::uint64_t> pending_{0};
-  // A thread outside the pool sleeps on pending_; only then does the last task
-  // pay for a wake-up (a system call).
-  std::atomic<bool> sleeping_waiter_{false};
   std::atomic<std::uint64_t> run_{0};
   std::atomic<std::uint64_t> dropped_{0};
   std::atomic<bool> cancelled_{false};
