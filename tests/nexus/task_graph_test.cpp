@@ -87,6 +87,25 @@ TEST(TaskGraph, ExceptionStopsSuccessorsAndGraphRunsAgain) {
   EXPECT_EQ(after.load(), 1);
 }
 
+TEST(TaskGraph, MovedGraphRunsAndGrownGraphRunsNewTasks) {
+  Executor ex(2);
+  std::atomic<int> ran{0};
+  TaskGraph a;
+  auto x = a.add("x", [&] { ran.fetch_add(1); });
+  a.run(ex);
+  TaskGraph b(std::move(a));
+  b.run(ex);
+  auto y = b.add("y", [&] { ran.fetch_add(10); });
+  b.precede(x, y);
+  JobStatus s = b.run(ex);
+  EXPECT_EQ(s.tasks_run, 2u);
+  EXPECT_EQ(ran.load(), 13);
+  TaskGraph c;
+  c = std::move(b);
+  c.run(ex);
+  EXPECT_EQ(ran.load(), 24);
+}
+
 TEST(TaskGraph, WideGraphOfManyTinyTasks) {
   Executor ex(2);
   TaskGraph g;

@@ -246,7 +246,7 @@ void Executor::execute(Task* task, Worker* self) {
 
 void Executor::finish(Task* task, Worker*) {
   TaskGroup* g = task->group;
-  free_task(task);
+  if (task->recycle) free_task(task);
   std::uint64_t before = g->pending_.fetch_sub(1, std::memory_order_seq_cst);
   // From here on `g` may be gone: a waiter that sees the count reach zero returns.
   if (before == (TaskGroup::kSleepingWaiter | 1)) {

@@ -23,6 +23,7 @@ struct Task {
   void (*destroy)(Task&) = nullptr;  // destroys without running (dropped task)
   TaskGroup* group = nullptr;
   Priority priority = Priority::Normal;
+  bool recycle = true;  // false: owned elsewhere (a task graph's node), never freed
   alignas(std::max_align_t) unsigned char storage[kInline];
 
   template <typename F>
@@ -54,6 +55,17 @@ struct Task {
     }
   }
 };
+
+// A task that can run again and again: the callable must be trivially
+// destructible (it is never destroyed) and the task is owned by its creator.
+template <typename F>
+void make_persistent(Task& task, F f) {
+  static_assert(std::is_trivially_destructible_v<F> && sizeof(F) <= Task::kInline);
+  ::new (task.storage) F(f);
+  task.invoke = [](Task& t) { (*std::launder(reinterpret_cast<F*>(t.storage)))(); };
+  task.destroy = [](Task&) {};
+  task.recycle = false;
+}
 
 // Tasks come from and return to a free list of the calling thread.
 Task* allocate_task();

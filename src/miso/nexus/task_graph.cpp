@@ -75,13 +75,12 @@ void TaskGraph::validate() {
   throw Error(Error::Kind::InvalidArgument, "task graph has a cycle: " + cycle);
 }
 
-void TaskGraph::schedule(TaskGroup& group, Node n) {
-  group.spawn([this, &group, n] {
-    nodes_[n].work();
-    for (Node s : nodes_[n].successors) {
-      if (remaining_[s].fetch_sub(1, std::memory_order_acq_rel) == 1) schedule(group, s);
-    }
-  });
+void TaskGraph::schedule(TaskGroup& group, Node n) { group.spawn_task(&tasks_[n]); }
+
+void TaskGraph::node_done(Node n) {
+  for (Node s : nodes_[n].successors) {
+    if (remaining_[s].fetch_sub(1, std::memory_order_acq_rel) == 1) schedule(*group_, s);
+  }
 }
 
 JobStatus TaskGraph::run(Executor& executor, JobOptions options) {
@@ -90,14 +89,24 @@ JobStatus TaskGraph::run(Executor& executor, JobOptions options) {
   if (remaining_size_ != nodes_.size()) {  // reused across runs: fresh memory costs page faults
     remaining_ = std::make_unique<std::atomic<std::uint32_t>[]>(nodes_.size());
     remaining_size_ = nodes_.size();
+    tasks_ = std::vector<Task>(nodes_.size());
+    for (Node i = 0; i < nodes_.size(); ++i) {
+      make_persistent(tasks_[i], [this, i] {
+        nodes_[i].work();
+        node_done(i);
+      });
+    }
   }
   for (std::size_t i = 0; i < nodes_.size(); ++i)
     remaining_[i].store(nodes_[i].predecessors, std::memory_order_relaxed);
   TaskGroup group(executor, options);
+  group_ = &group;
   for (Node i = 0; i < nodes_.size(); ++i) {
     if (nodes_[i].predecessors == 0) schedule(group, i);
   }
-  return group.wait();
+  JobStatus status = group.wait();
+  group_ = nullptr;
+  return status;
 }
 
 }  // namespace miso::nexus

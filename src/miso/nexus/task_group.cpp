@@ -72,8 +72,11 @@ JobStatus TaskGroup::wait() {
   for (;;) {
     std::uint64_t left = pending_.load(std::memory_order_acquire);
     if (left == 0) break;
+    // A worker helps (its siblings may be waiting for the tasks it runs). A thread
+    // outside the pool does not: it has no deque, so what the tasks it ran spawned
+    // would all go through the locked injection queue; the workers run the job.
     bool helped = false;
-    {
+    if (on_worker) {
       Nesting nesting;
       helped = executor_.help_one(t_wait_depth <= kMaxStealingDepth);
     }

@@ -1,5 +1,6 @@
 // Fork–join on an Executor. A TaskGroup is a job: spawn tasks into it, wait for
-// all of them (the waiting thread runs queued tasks meanwhile). A job has a
+// all of them (a waiting worker runs queued tasks meanwhile; a thread outside the
+// pool sleeps while the workers run the job). A job has a
 // priority, an optional deadline after which its tasks that have not started are
 // dropped, and an optional budget: the most workers it may occupy at once. The
 // first exception a task throws cancels the rest and is rethrown by wait().
@@ -48,13 +49,18 @@ class TaskGroup {
   void spawn(F&& f) {
     Task* t = allocate_task();
     t->emplace(std::forward<F>(f));
+    spawn_task(t);
+  }
+
+  // Schedules a task prepared by the caller (a persistent one, see task.hpp).
+  void spawn_task(Task* t) {
     t->group = this;
     t->priority = options_.priority;
     pending_.fetch_add(1, std::memory_order_relaxed);
     executor_.submit(t);
   }
 
-  // Waits until every spawned task ran or was dropped, helping meanwhile.
+  // Waits until every spawned task ran or was dropped; on a worker, helping.
   // Rethrows the first exception a task threw. The group can be reused after.
   JobStatus wait();
   // Tasks that have not started are dropped; running ones finish.
