@@ -277,6 +277,7 @@ void Executor::park(Worker& self) {
     return;
   }
   self.total_parks.store(++self.parks, std::memory_order_relaxed);
+  depth_gauge_.set(static_cast<std::int64_t>(queued()));  // what is left as we go idle
   {
     std::unique_lock lock(park_mutex_);
     park_cv_.wait(lock, [&] {
@@ -293,6 +294,7 @@ void Executor::worker_loop(Worker& self) {
     Task* t = nullptr;
     for (int round = 0; round < kSpinRounds && t == nullptr; ++round) {
       t = find_task(&self);
+      if (t == nullptr && round == 0 && self.unflushed_run != 0) flush_counters(self);  // going idle
       if (t == nullptr && round > 8) std::this_thread::yield();
     }
     if (t != nullptr) {
