@@ -42,6 +42,24 @@ TEST_F(DataFileTest, RoundTripPreservesPayloadKindAndSeed) {
   EXPECT_TRUE(read_data_file(dir_ / "empty.misodat", "records").payload.empty());
 }
 
+TEST_F(DataFileTest, ArraysOfElementsRoundTripAndPartialElementsAreErrors) {
+  std::vector<std::int32_t> values{1, -2, 3, 1 << 30};
+  write_data_file(dir_ / "v.misodat", "int32", 77, std::as_bytes(std::span(values)));
+  std::uint64_t seed = 0;
+  EXPECT_EQ(read_data_array<std::int32_t>(dir_ / "v.misodat", "int32", seed), values);
+  EXPECT_EQ(seed, 77u);
+  auto odd = sample_payload(10);  // 10 bytes: not a whole number of 4-byte values
+  write_data_file(dir_ / "odd.misodat", "int32", 1, odd);
+  try {
+    read_data_array<std::int32_t>(dir_ / "odd.misodat", "int32", seed);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), Error::Kind::Format);
+    EXPECT_NE(std::string(e.what()).find("odd.misodat"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("not a whole number of 4-byte"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(DataFileTest, CorruptionIsReportedPrecisely) {
   auto payload = sample_payload(1000);
   auto path = dir_ / "c.misodat";

@@ -34,15 +34,8 @@ void BlockedSumWorkload::prepare(const profiler::WorkloadContext& ctx) {
     core::SplitMix64 rng(ctx.seed);
     for (std::int32_t& v : values_) v = static_cast<std::int32_t>(rng.next());
   } else {
-    auto path = profiler::input_file(ctx.data_dir, kName, ctx.size);
-    profiler::DataFile f = profiler::read_data_file(path, kKind);
-    if (f.payload.size() % sizeof(std::int32_t) != 0) {
-      throw Error(Error::Kind::Format, "corrupt data file '" + path.string() + "': " +
-                                           std::to_string(f.payload.size()) + " bytes is not a whole number of int32");
-    }
-    values_.resize(f.payload.size() / sizeof(std::int32_t));
-    std::memcpy(values_.data(), f.payload.data(), f.payload.size());
-    seed_ = f.seed;
+    values_ =
+        profiler::read_data_array<std::int32_t>(profiler::input_file(ctx.data_dir, kName, ctx.size), kKind, seed_);
   }
   expected_ = sum_of_squares(values_.data(), values_.size());
 }

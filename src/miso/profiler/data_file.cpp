@@ -60,6 +60,11 @@ void write_data_file(const std::filesystem::path& path, std::string_view kind, s
   file.commit(true);
 }
 
+void throw_not_whole(const std::filesystem::path& path, std::size_t bytes, std::size_t element_bytes) {
+  corrupt(path, std::to_string(bytes) + " payload bytes is not a whole number of " + std::to_string(element_bytes) +
+                    "-byte elements");
+}
+
 DataFile read_data_file(const std::filesystem::path& path, std::string_view expected_kind, std::string_view io_name) {
   IoSiteStats& site = io_site(io_name, IoDirection::Read);
   core::FileReader reader(path);

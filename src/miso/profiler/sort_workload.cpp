@@ -89,16 +89,7 @@ void SortWorkload::prepare(const WorkloadContext& ctx) {
   if (ctx.data_dir.empty()) {
     records_ = generate_records(target_bytes(ctx.size) / sizeof(Record), ctx.seed);
   } else {
-    auto path = input_file(ctx.data_dir, kName, ctx.size);
-    DataFile f = read_data_file(path, kKind);
-    if (f.payload.size() % sizeof(Record) != 0) {
-      throw Error(Error::Kind::Format, "corrupt data file '" + path.string() +
-                                           "': " + std::to_string(f.payload.size()) +
-                                           " bytes is not a whole number of records");
-    }
-    records_.resize(f.payload.size() / sizeof(Record));
-    std::memcpy(records_.data(), f.payload.data(), f.payload.size());
-    seed_ = f.seed;
+    records_ = read_data_array<Record>(input_file(ctx.data_dir, kName, ctx.size), kKind, seed_);
   }
   input_fingerprint_ = fingerprint(records_);
 }
