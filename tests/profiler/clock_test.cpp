@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <time.h>
+
 #include <chrono>
 #include <string>
 #include <thread>
@@ -36,6 +38,21 @@ TEST(Clock, TicksAreMonotonicAndCalibrated) {
   double reference = static_cast<double>(s1 - s0);
   // The two clocks agree on a 100 ms interval to within 1%.
   EXPECT_NEAR(measured / reference, 1.0, 0.01);
+}
+
+TEST(Clock, ReadsPosixClocksAndThreadCpuTime) {
+  std::uint64_t ns = 0;
+  EXPECT_TRUE(read_clock_ns(CLOCK_MONOTONIC, ns));
+  EXPECT_GT(ns, 0u);
+  std::uint64_t untouched = 12345;
+  EXPECT_FALSE(read_clock_ns(-1000, untouched));  // no such clock
+  EXPECT_EQ(untouched, 12345u);
+  std::uint64_t cpu0 = thread_cpu_ns();
+  volatile double x = 0;
+  while (thread_cpu_ns() == cpu0) {
+    for (int i = 0; i < 10000; ++i) x = x + i;
+  }
+  EXPECT_GT(thread_cpu_ns(), cpu0);
 }
 
 }  // namespace

@@ -7,15 +7,12 @@
 #include "miso/profiler/analysis.hpp"
 #include "miso/profiler/thread_registry.hpp"
 
+#include "thread_snapshots.hpp"
+
 namespace miso::profiler {
 namespace {
 
-const ThreadSnapshot* find_thread(const std::vector<ThreadSnapshot>& threads, int tid) {
-  for (const ThreadSnapshot& t : threads) {
-    if (t.tid == tid) return &t;
-  }
-  return nullptr;
-}
+using miso::testing::find_thread;
 
 TEST(Span, NestedScopesRecordDepthAndOrder) {
   std::uint64_t from = now_ticks();

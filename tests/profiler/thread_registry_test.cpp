@@ -4,15 +4,12 @@
 
 #include <thread>
 
+#include "thread_snapshots.hpp"
+
 namespace miso::profiler {
 namespace {
 
-const ThreadSnapshot* find_thread(const std::vector<ThreadSnapshot>& threads, int tid) {
-  for (const ThreadSnapshot& t : threads) {
-    if (t.tid == tid) return &t;
-  }
-  return nullptr;
-}
+using miso::testing::find_thread;
 
 TEST(ThreadRegistry, ManyEventsSpanSeveralBlocks) {
   std::uint64_t from = now_ticks();

@@ -59,10 +59,23 @@ const bool g_clock_ready = (init_clock(), true);
 
 }  // namespace
 
-std::uint64_t steady_ns() noexcept {
+bool read_clock_ns(int clock_id, std::uint64_t& ns) noexcept {
   timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(ts.tv_nsec);
+  if (clock_gettime(static_cast<clockid_t>(clock_id), &ts) != 0) return false;
+  ns = static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(ts.tv_nsec);
+  return true;
+}
+
+std::uint64_t steady_ns() noexcept {
+  std::uint64_t ns = 0;
+  read_clock_ns(CLOCK_MONOTONIC, ns);
+  return ns;
+}
+
+std::uint64_t thread_cpu_ns() noexcept {
+  std::uint64_t ns = 0;
+  read_clock_ns(CLOCK_THREAD_CPUTIME_ID, ns);
+  return ns;
 }
 
 void init_clock() noexcept {

@@ -16,6 +16,11 @@ extern constinit bool g_use_tsc;
 }  // namespace detail
 
 std::uint64_t steady_ns() noexcept;
+// Reads a POSIX clock (CLOCK_MONOTONIC, a thread's CPU clock, ...) in nanoseconds;
+// false when the clock cannot be read (a thread that has exited).
+bool read_clock_ns(int clock_id, std::uint64_t& ns) noexcept;
+// CPU time the calling thread has used.
+std::uint64_t thread_cpu_ns() noexcept;
 
 inline std::uint64_t now_ticks() noexcept {
 #if defined(__x86_64__)

@@ -1,7 +1,5 @@
 #include "miso/profiler/sampler.hpp"
 
-#include <time.h>
-
 #include "miso/core/memory.hpp"
 #include "miso/profiler/gpu.hpp"
 #include "miso/profiler/io.hpp"
@@ -9,16 +7,6 @@
 #include "miso/profiler/thread_registry.hpp"
 
 namespace miso::profiler {
-
-namespace {
-
-std::uint64_t clock_ns(clockid_t clock, bool& ok) {
-  timespec ts{};
-  ok = clock_gettime(clock, &ts) == 0;
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(ts.tv_nsec);
-}
-
-}  // namespace
 
 Sampler::Sampler(std::chrono::microseconds period) : period_(period) { init_clock(); }
 
@@ -55,8 +43,7 @@ void Sampler::loop() {
     auto now = std::chrono::steady_clock::now();
     if (next < now) next = now + period_;  // fell behind: skip, do not burst
   }
-  bool ok = false;
-  own_cpu_ns_ = clock_ns(CLOCK_THREAD_CPUTIME_ID, ok);
+  own_cpu_ns_ = thread_cpu_ns();
 }
 
 void Sampler::append(const std::string& name, const std::string& unit, MetricKind kind, std::uint64_t tick,
@@ -75,9 +62,8 @@ void Sampler::sample_now() {
 
   for (const ThreadClock& c : thread_clocks()) {
     if (!c.alive) continue;
-    bool ok = false;
-    std::uint64_t cpu = clock_ns(static_cast<clockid_t>(c.clock_id), ok);
-    if (ok) thread_cpu_[c.tid].push_back({tick, cpu});
+    std::uint64_t cpu = 0;
+    if (read_clock_ns(c.clock_id, cpu)) thread_cpu_[c.tid].push_back({tick, cpu});
   }
 
   for (const Metric* m : all_metrics()) {

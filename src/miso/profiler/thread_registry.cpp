@@ -1,7 +1,6 @@
 #include "miso/profiler/thread_registry.hpp"
 
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -23,12 +22,6 @@ namespace {
 
 constinit std::atomic<std::uint64_t> g_buffer_bytes{0};
 constinit thread_local bool t_exited = false;
-
-std::uint64_t thread_cpu_ns() noexcept {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(ts.tv_nsec);
-}
 
 // Blocks come from malloc, not operator new, so they are never charged to the
 // memory tag of the component that happened to record a span.
