@@ -43,7 +43,7 @@ test: release asan tsan
 bench: release
 	@for b in $(RELEASE)/bench/*/bench_*; do \
 	  echo "== $$b"; \
-	  $$b --benchmark_repetitions=5 --benchmark_report_aggregates_only=true --benchmark_display_aggregates_only=true; \
+	  $$b --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true --benchmark_display_aggregates_only=true; \
 	done
 
 format:

@@ -18,18 +18,23 @@ int run_info(bool as_json) {
   nlohmann::json priorities = nlohmann::json::array();
   for (int p = 0; p < nexus::kPriorityLevels; ++p)
     priorities.push_back(nexus::to_string(static_cast<nexus::Priority>(p)));
-  nlohmann::json info = {{"workers", ex.worker_count()},
+  nlohmann::json info = {{"concurrency", ex.concurrency()},
+                         {"workers", ex.worker_count()},
+                         {"caller_slot", ex.has_caller_slot()},
                          {"hardware_concurrency", std::thread::hardware_concurrency()},
-                         {"deque", "Chase-Lev work-stealing, one per worker and priority"},
+                         {"deque", "Chase-Lev work-stealing, one per slot and priority"},
                          {"priorities", priorities},
                          {"task_inline_bytes", nexus::Task::kInline},
                          {"parking", "spin 64 searches, then condition variable"}};
   if (as_json) {
     std::cout << info.dump(2) << "\n";
   } else {
-    std::cout << fmt::format("workers               {}\n", ex.worker_count())
+    std::cout << fmt::format("concurrency           {}\n", ex.concurrency())
+              << fmt::format("worker threads        {}\n", ex.worker_count())
+              << fmt::format("caller slot           {}\n",
+                             ex.has_caller_slot() ? "yes (a waiting outside thread works as a worker)" : "no")
               << fmt::format("hardware concurrency  {}\n", std::thread::hardware_concurrency())
-              << "deques                Chase-Lev work-stealing, one per worker and priority\n"
+              << "deques                Chase-Lev work-stealing, one per slot and priority\n"
               << "priorities            high, normal, background\n"
               << fmt::format("inline task storage   {} bytes\n", nexus::Task::kInline)
               << "idle workers          spin 64 searches, then park on a condition variable\n";

@@ -2,10 +2,12 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 
 #include "../profiler/test_dir.hpp"
 #include "miso/core/file.hpp"
@@ -131,6 +133,24 @@ TEST_F(Cli, CompareGatesOnRegressions) {
   CliRun missing = miso("profile compare " + (dir_ / "a").string() + " " + (dir_ / "nothing").string(), dir_);
   EXPECT_EQ(missing.code, 3);
   EXPECT_EQ(lines(missing.err), 1) << missing.err;
+}
+
+TEST_F(Cli, NexusInfoDescribesTheGlobalExecutor) {
+  CliRun j = miso("nexus info --json", dir_);
+  ASSERT_EQ(j.code, 0) << j.err;
+  json info = json::parse(j.out);
+  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  EXPECT_EQ(info.at("concurrency").get<unsigned>(), hw);
+  EXPECT_EQ(info.at("workers").get<unsigned>(), hw >= 2 ? hw - 1 : 1u);
+  EXPECT_EQ(info.at("caller_slot").get<bool>(), hw >= 2);
+  EXPECT_EQ(info.at("priorities"), json::array({"high", "normal", "background"}));
+  EXPECT_GE(info.at("task_inline_bytes").get<int>(), 48);
+
+  CliRun t = miso("nexus info", dir_);
+  ASSERT_EQ(t.code, 0) << t.err;
+  EXPECT_NE(t.out.find("concurrency           " + std::to_string(hw) + "\n"), std::string::npos) << t.out;
+  EXPECT_NE(t.out.find("Chase-Lev"), std::string::npos);
+  EXPECT_EQ(miso("nexus info --bogus", dir_).code, 2);
 }
 
 }  // namespace

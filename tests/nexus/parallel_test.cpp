@@ -28,7 +28,8 @@ TEST(ParallelFor, CoversEveryIndexExactlyOnce) {
       for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1) << "n=" << n << " grain=" << grain;
     }
   }
-  EXPECT_EQ(auto_grain(1600, ex), 100u);
+  EXPECT_EQ(auto_grain(1280, ex), 10u);  // 64 pieces per slot
+  EXPECT_EQ(auto_grain(1281, ex), 11u);
   EXPECT_EQ(auto_grain(1, ex), 1u);
 }
 

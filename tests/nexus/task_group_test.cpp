@@ -67,6 +67,58 @@ TEST(TaskGroup, ExceptionIsRethrownOthersCancelledExecutorReusable) {
   EXPECT_FALSE(s.cancelled);
 }
 
+TEST(TaskGroup, RunAndWaitRunsOnTheCallerAndWaitsForWhatItSpawns) {
+  Executor ex(2);
+  TaskGroup g(ex);
+  const std::thread::id caller = std::this_thread::get_id();
+  std::atomic<int> children{0};
+  std::thread::id ran_on;
+  JobStatus s = g.run_and_wait([&] {
+    ran_on = std::this_thread::get_id();
+    for (int i = 0; i < 500; ++i) g.spawn([&] { children.fetch_add(1); });
+  });
+  EXPECT_EQ(ran_on, caller);
+  EXPECT_EQ(children.load(), 500);
+  EXPECT_EQ(s.tasks_run, 501u);  // f counts as one of the job's tasks
+
+  // An exception from f is rethrown like a task's, and cancels its children.
+  EXPECT_THROW(g.run_and_wait([&] {
+    for (int i = 0; i < 100; ++i) g.spawn([] {});
+    throw std::runtime_error("f failed");
+  }),
+               std::runtime_error);
+
+  // A cancelled job drops f.
+  g.cancel();
+  bool ran = false;
+  s = g.run_and_wait([&] { ran = true; });
+  EXPECT_FALSE(ran);
+  EXPECT_EQ(s.tasks_dropped, 1u);
+  EXPECT_TRUE(s.cancelled);
+}
+
+TEST(TaskGroup, RunAndWaitOfABudgetedJobCountsAgainstTheBudget) {
+  Executor ex(3);
+  JobOptions o;
+  o.max_workers = 1;
+  TaskGroup g(ex, o);
+  std::atomic<int> running{0}, most{0};
+  auto body = [&] {
+    int now = running.fetch_add(1) + 1;
+    int seen = most.load();
+    while (now > seen && !most.compare_exchange_weak(seen, now)) {
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    running.fetch_sub(1);
+  };
+  JobStatus s = g.run_and_wait([&] {
+    for (int i = 0; i < 20; ++i) g.spawn(body);
+    body();
+  });
+  EXPECT_EQ(s.tasks_run, 21u);
+  EXPECT_EQ(most.load(), 1);
+}
+
 TEST(TaskGroup, CancelDropsTasksNotYetStarted) {
   Executor ex(1);
   TaskGroup g(ex);

@@ -42,21 +42,22 @@ namespace {
 thread_local Executor::Worker* t_worker = nullptr;
 }
 
-Executor::Executor(unsigned workers)
+Executor::Executor(unsigned concurrency)
     : tasks_metric_(profiler::counter("nexus.tasks_run")),
       steals_metric_(profiler::counter("nexus.steals")),
       depth_gauge_(profiler::gauge("nexus.queue_depth")) {
-  if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
-  workers_.reserve(workers);
-  for (unsigned i = 0; i < workers; ++i) {
+  if (concurrency == 0) concurrency = std::max(1u, std::thread::hardware_concurrency());
+  thread_count_ = concurrency >= 2 ? concurrency - 1 : 1;
+  workers_.reserve(concurrency);
+  for (unsigned i = 0; i < concurrency; ++i) {
     auto w = std::make_unique<Worker>();
     w->owner = this;
     w->index = i;
     w->rng.state = 0x9E3779B9u * (i + 1);
     workers_.push_back(std::move(w));
   }
-  for (auto& w : workers_) {
-    Worker* raw = w.get();
+  for (unsigned i = 0; i < thread_count_; ++i) {
+    Worker* raw = workers_[i].get();
     raw->thread = std::thread([this, raw] { worker_loop(*raw); });
   }
 }
@@ -68,7 +69,9 @@ Executor::~Executor() {
     wake_epoch_.fetch_add(1, std::memory_order_seq_cst);
   }
   park_cv_.notify_all();
-  for (auto& w : workers_) w->thread.join();
+  for (auto& w : workers_) {
+    if (w->thread.joinable()) w->thread.join();
+  }
 }
 
 Executor& Executor::global() {
@@ -79,6 +82,11 @@ Executor& Executor::global() {
 int Executor::current_worker() const noexcept {
   Worker* w = t_worker;
   return w != nullptr && w->owner == this ? static_cast<int>(w->index) : -1;
+}
+
+bool Executor::local_queue_empty(Priority priority) const noexcept {
+  Worker* w = t_worker;
+  return w == nullptr || w->owner != this || w->deques[static_cast<int>(priority)].empty();
 }
 
 ExecutorStats Executor::stats() const {
@@ -142,7 +150,7 @@ Task* Executor::pop_injected(int priority) {
 }
 
 Task* Executor::steal_from_others(Worker* self, int priority) {
-  const unsigned n = worker_count();
+  const unsigned n = concurrency();
   if (n == 0) return nullptr;
   // Start with the last victim that had work, then go round from a random one.
   unsigned start = self != nullptr ? self->last_victim : 0;
@@ -264,6 +272,22 @@ void Executor::flush_counters(Worker& self) {
   self.unflushed_run = 0;
   self.unflushed_steals = 0;
   depth_gauge_.set(static_cast<std::int64_t>(queued()));
+}
+
+bool Executor::enter_caller_slot(Worker*& previous) noexcept {
+  if (!has_caller_slot() || caller_slot_taken_.load(std::memory_order_relaxed)) return false;
+  if (caller_slot_taken_.exchange(true, std::memory_order_acquire)) return false;
+  previous = t_worker;
+  t_worker = workers_.back().get();
+  return true;
+}
+
+void Executor::leave_caller_slot(Worker* previous) noexcept {
+  // Tasks left in the slot's deques (spawned by other jobs' tasks it ran) stay
+  // there for the workers to steal; the next holder owns them.
+  flush_counters(*workers_.back());
+  t_worker = previous;
+  caller_slot_taken_.store(false, std::memory_order_release);
 }
 
 void Executor::park(Worker& self) {

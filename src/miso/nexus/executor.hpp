@@ -1,8 +1,13 @@
-// NEXUS-OS: MISO's task scheduler. An Executor owns a fixed set of worker threads,
-// each with one lock-free work-stealing deque per priority level. Workers run
-// their own newest task first, steal the oldest from others when idle, take work
-// submitted from outside through a small injection queue, and park on a condition
-// variable after a short spin instead of busy-waiting.
+// NEXUS-OS: MISO's task scheduler. An Executor has a fixed number of slots (its
+// concurrency), each with one lock-free work-stealing deque per priority level.
+// All slots but one are worker threads; the last is the caller slot: a thread
+// from outside the pool that waits on a job takes it and works as one of the
+// workers until its job is done (as oneTBB's arena reserves a slot for its
+// master), so a program's own thread never sits idle beside a full pool nor
+// crowds it with one thread too many. Slots run their own newest task first,
+// steal the oldest from others when idle, take work submitted from outside
+// through a small injection queue, and park on a condition variable after a
+// short spin instead of busy-waiting.
 #pragma once
 
 #include <atomic>
@@ -30,18 +35,26 @@ struct ExecutorStats {
 
 class Executor {
  public:
-  // workers = 0: one per hardware thread.
-  explicit Executor(unsigned workers = 0);
+  // concurrency = 0: one slot per hardware thread. With concurrency n >= 2 there
+  // are n - 1 worker threads and the caller slot; with 1, one worker thread.
+  explicit Executor(unsigned concurrency = 0);
   ~Executor();  // lets queued tasks finish, then joins the workers
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
 
-  // The process-wide executor the components share (hardware concurrency workers).
+  // The process-wide executor the components share (hardware concurrency).
   static Executor& global();
 
-  unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }
-  // Index of the calling thread among this executor's workers, or -1.
+  // Slots: how many threads at most run this executor's tasks at once.
+  unsigned concurrency() const noexcept { return static_cast<unsigned>(workers_.size()); }
+  // Worker threads the executor owns (concurrency() - 1 when there is a caller slot).
+  unsigned worker_count() const noexcept { return thread_count_; }
+  bool has_caller_slot() const noexcept { return thread_count_ < concurrency(); }
+  // Slot of the calling thread (a worker, or the thread holding the caller slot), or -1.
   int current_worker() const noexcept;
+  // Whether the calling slot's own queue (at `priority`) holds nothing a thief
+  // could take; true on a thread without a slot. parallel_for splits on this.
+  bool local_queue_empty(Priority priority = Priority::Normal) const noexcept;
   ExecutorStats stats() const;
   std::size_t queued() const noexcept;  // approximate
 
@@ -67,8 +80,15 @@ class Executor {
   void wake_one();
   void park(Worker& self);
   void flush_counters(Worker& self);
+  // The caller slot, for TaskGroup::wait on a thread outside the pool: enter
+  // returns false when there is none or another thread holds it; `previous` is
+  // what leave restores (the thread may be a worker of another executor).
+  bool enter_caller_slot(Worker*& previous) noexcept;
+  void leave_caller_slot(Worker* previous) noexcept;
 
-  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::unique_ptr<Worker>> workers_;  // the slots; the last is the caller slot if any
+  unsigned thread_count_ = 0;
+  std::atomic<bool> caller_slot_taken_{false};
   mutable profiler::Mutex inject_mutex_{"nexus.inject"};
   std::deque<Task*> injected_[kPriorityLevels];
   std::atomic<std::size_t> injected_count_{0};

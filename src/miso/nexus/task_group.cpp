@@ -66,17 +66,34 @@ void TaskGroup::wait_quietly() noexcept {
   }
 }
 
-JobStatus TaskGroup::wait() {
-  const bool on_worker = executor_.current_worker() >= 0;
+JobStatus TaskGroup::wait() { return wait_after(nullptr, nullptr); }
+
+JobStatus TaskGroup::wait_after(void (*first)(void*), void* context) {
+  // A worker helps (its siblings may be waiting for the tasks it runs). A thread
+  // from outside the pool takes the caller slot if it is free and works as a
+  // worker until the job is done or nothing is left for it to do; otherwise (or
+  // then) it sleeps until the job's last task wakes it.
+  bool on_worker = executor_.current_worker() >= 0;
+  Executor::Worker* previous = nullptr;
+  bool in_caller_slot = !on_worker && executor_.enter_caller_slot(previous);
+  if (first != nullptr) {
+    if (should_drop()) {
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      try {
+        first(context);
+      } catch (...) {
+        fail(std::current_exception());
+      }
+      run_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
   int idle = 0;
   for (;;) {
     std::uint64_t left = pending_.load(std::memory_order_acquire);
     if (left == 0) break;
-    // A worker helps (its siblings may be waiting for the tasks it runs). A thread
-    // outside the pool does not: it has no deque, so what the tasks it ran spawned
-    // would all go through the locked injection queue; the workers run the job.
     bool helped = false;
-    if (on_worker) {
+    if (on_worker || in_caller_slot) {
       Nesting nesting;
       helped = executor_.help_one(t_wait_depth <= kMaxStealingDepth);
     }
@@ -87,10 +104,16 @@ JobStatus TaskGroup::wait() {
     ++idle;
     if (idle < 64) {
       cpu_relax();  // work usually appears within microseconds: no system call yet
-    } else if (idle < 96 || (on_worker && idle < 4096)) {
+    } else if (idle < 96 || ((on_worker || in_caller_slot) && idle < 4096)) {
+      // A slot holder keeps looking a while longer: the core is its to use, and
+      // the job's last tasks (or new ones to steal) come soon.
       std::this_thread::yield();
     } else if (!on_worker) {
-      // Outside the pool nothing depends on us helping: block until done.
+      // Nothing to run: the workers finish the job. Block until it is done.
+      if (in_caller_slot) {
+        executor_.leave_caller_slot(previous);
+        in_caller_slot = false;
+      }
       pending_.fetch_or(kSleepingWaiter, std::memory_order_seq_cst);
       for (;;) {
         std::uint32_t epoch = detail::g_group_done.load(std::memory_order_seq_cst);
@@ -104,6 +127,7 @@ JobStatus TaskGroup::wait() {
       std::this_thread::sleep_for(std::chrono::microseconds(50));
     }
   }
+  if (in_caller_slot) executor_.leave_caller_slot(previous);
   JobStatus status{run_.exchange(0, std::memory_order_relaxed), dropped_.exchange(0, std::memory_order_relaxed),
                    cancelled_.exchange(false, std::memory_order_relaxed),
                    deadline_passed_.exchange(false, std::memory_order_relaxed)};

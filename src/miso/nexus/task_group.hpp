@@ -1,6 +1,7 @@
 // Fork–join on an Executor. A TaskGroup is a job: spawn tasks into it, wait for
 // all of them (a waiting worker runs queued tasks meanwhile; a thread outside the
-// pool sleeps while the workers run the job). A job has a
+// pool takes the executor's caller slot and does the same, or sleeps while the
+// workers run the job when the slot is taken or nothing is left to run). A job has a
 // priority, an optional deadline after which its tasks that have not started are
 // dropped, and an optional budget: the most workers it may occupy at once. The
 // first exception a task throws cancels the rest and is rethrown by wait().
@@ -63,6 +64,19 @@ class TaskGroup {
   // Waits until every spawned task ran or was dropped; on a worker, helping.
   // Rethrows the first exception a task threw. The group can be reused after.
   JobStatus wait();
+  // Runs f as one of the job's tasks on the calling thread, then waits. From
+  // outside the pool f runs in the caller slot, so what it spawns lands in that
+  // slot's own deque instead of the injection queue (a job with a worker budget
+  // spawns f instead, so it counts against the budget).
+  template <typename F>
+  JobStatus run_and_wait(F&& f) {
+    if (budget_ != nullptr) {
+      spawn(std::forward<F>(f));
+      return wait();
+    }
+    auto call = [](void* fn) { (*static_cast<std::remove_reference_t<F>*>(fn))(); };
+    return wait_after(call, static_cast<void*>(std::addressof(f)));
+  }
   // Tasks that have not started are dropped; running ones finish.
   void cancel() noexcept;
   bool cancelled() const noexcept { return cancelled_.load(std::memory_order_relaxed); }
@@ -75,6 +89,7 @@ class TaskGroup {
   bool should_drop() noexcept;
   void fail(std::exception_ptr e) noexcept;
   void wait_quietly() noexcept;
+  JobStatus wait_after(void (*first)(void*), void* context);
 
   Executor& executor_;
   JobOptions options_;
