@@ -18,6 +18,10 @@ packages=(
   nlohmann-json3-dev
   libfmt-dev
   libtbb-dev        # oneTBB: the peer of NEXUS-OS in bench/nexus
+  libopenblas-dev   # GEMM for T-Mathematics (f32/f64)
+  libsleef-dev      # vectorised transcendental functions for T-Mathematics
+  libeigen3-dev     # Eigen: the peer of T-Mathematics in bench/tmath
+  python3-numpy     # NumPy: the other peer in bench/tmath, and .npy cross-checks
   clang-format
 )
 

@@ -1,0 +1,1 @@
+// join: being written

@@ -1,0 +1,2 @@
+#pragma once
+// npy: being written
