@@ -2,6 +2,7 @@
 
 #include "miso/nexus/workload.hpp"
 #include "miso/profiler/builtin_workloads.hpp"
+#include "miso/tmath/workload.hpp"
 
 namespace miso::app {
 
@@ -9,6 +10,7 @@ miso::profiler::WorkloadRegistry all_workloads() {
   miso::profiler::WorkloadRegistry registry;
   miso::profiler::register_profiler_workloads(registry);
   miso::nexus::register_workloads(registry);
+  miso::tmath::register_workloads(registry);
   return registry;
 }
 

@@ -4,12 +4,18 @@
 #include <type_traits>
 
 #include "miso/profiler/span.hpp"
+#include "miso/tmath/block_ops.hpp"
 #include "miso/tmath/kernels.hpp"
 #include "miso/tmath/ops.hpp"
+#include "miso/tmath/vector_math.hpp"
 
 namespace miso::tmath {
 
 namespace {
+
+using detail::binary_block;
+using detail::is_float_function;
+using detail::unary_block;
 
 [[noreturn]] void fail(const std::string& message) { throw Error(Error::Kind::InvalidArgument, message); }
 
@@ -26,155 +32,6 @@ DType compute_dtype(BinaryOp op, DType a, DType b) noexcept {
     return op == BinaryOp::Div ? DType::F32 : compute_type(p);
   }
   return compute_type(p);
-}
-
-bool is_float_function(UnaryOp op) noexcept {
-  return op != UnaryOp::Neg && op != UnaryOp::Abs && op != UnaryOp::Relu;
-}
-
-template <typename C>
-C wrap_add(C a, C b) noexcept {
-  if constexpr (std::is_integral_v<C>) {
-    return static_cast<C>(static_cast<std::make_unsigned_t<C>>(a) + static_cast<std::make_unsigned_t<C>>(b));
-  } else {
-    return a + b;
-  }
-}
-template <typename C>
-C wrap_sub(C a, C b) noexcept {
-  if constexpr (std::is_integral_v<C>) {
-    return static_cast<C>(static_cast<std::make_unsigned_t<C>>(a) - static_cast<std::make_unsigned_t<C>>(b));
-  } else {
-    return a - b;
-  }
-}
-template <typename C>
-C wrap_mul(C a, C b) noexcept {
-  if constexpr (std::is_integral_v<C>) {
-    return static_cast<C>(static_cast<std::make_unsigned_t<C>>(a) * static_cast<std::make_unsigned_t<C>>(b));
-  } else {
-    return a * b;
-  }
-}
-
-// Integer power by squaring; a negative exponent gives 0 except for bases 1 and -1.
-template <typename C>
-C int_pow(C base, C exponent) noexcept {
-  if (exponent < 0) {
-    if (base == 1) return 1;
-    if (base == -1) return (exponent % 2 == 0) ? 1 : -1;
-    return 0;
-  }
-  C result = 1;
-  while (exponent > 0) {
-    if (exponent & 1) result = wrap_mul(result, base);
-    base = wrap_mul(base, base);
-    exponent >>= 1;
-  }
-  return result;
-}
-
-template <typename C>
-void binary_block(BinaryOp op, const C* a, const C* b, C* o, std::int64_t n) {
-  switch (op) {
-    case BinaryOp::Add:
-      for (std::int64_t i = 0; i < n; ++i) o[i] = wrap_add(a[i], b[i]);
-      break;
-    case BinaryOp::Sub:
-      for (std::int64_t i = 0; i < n; ++i) o[i] = wrap_sub(a[i], b[i]);
-      break;
-    case BinaryOp::Mul:
-      for (std::int64_t i = 0; i < n; ++i) o[i] = wrap_mul(a[i], b[i]);
-      break;
-    case BinaryOp::Div:
-      if constexpr (std::is_floating_point_v<C>) {
-        for (std::int64_t i = 0; i < n; ++i) o[i] = a[i] / b[i];
-      }
-      break;
-    case BinaryOp::Pow:
-      if constexpr (std::is_floating_point_v<C>) {
-        for (std::int64_t i = 0; i < n; ++i) o[i] = std::pow(a[i], b[i]);
-      } else {
-        for (std::int64_t i = 0; i < n; ++i) o[i] = int_pow(a[i], b[i]);
-      }
-      break;
-    case BinaryOp::Maximum:  // NaN wins, as in NumPy
-      for (std::int64_t i = 0; i < n; ++i) o[i] = (a[i] > b[i] || a[i] != a[i]) ? a[i] : b[i];
-      break;
-    case BinaryOp::Minimum:
-      for (std::int64_t i = 0; i < n; ++i) o[i] = (a[i] < b[i] || a[i] != a[i]) ? a[i] : b[i];
-      break;
-    case BinaryOp::Eq:
-      for (std::int64_t i = 0; i < n; ++i) o[i] = a[i] == b[i] ? C(1) : C(0);
-      break;
-    case BinaryOp::Ne:
-      for (std::int64_t i = 0; i < n; ++i) o[i] = a[i] != b[i] ? C(1) : C(0);
-      break;
-    case BinaryOp::Lt:
-      for (std::int64_t i = 0; i < n; ++i) o[i] = a[i] < b[i] ? C(1) : C(0);
-      break;
-    case BinaryOp::Le:
-      for (std::int64_t i = 0; i < n; ++i) o[i] = a[i] <= b[i] ? C(1) : C(0);
-      break;
-    case BinaryOp::Gt:
-      for (std::int64_t i = 0; i < n; ++i) o[i] = a[i] > b[i] ? C(1) : C(0);
-      break;
-    case BinaryOp::Ge:
-      for (std::int64_t i = 0; i < n; ++i) o[i] = a[i] >= b[i] ? C(1) : C(0);
-      break;
-  }
-}
-
-template <typename C>
-void unary_block(UnaryOp op, const C* a, C* o, std::int64_t n) {
-  if constexpr (std::is_integral_v<C>) {
-    switch (op) {
-      case UnaryOp::Neg:
-        for (std::int64_t i = 0; i < n; ++i) o[i] = wrap_sub(C(0), a[i]);
-        break;
-      case UnaryOp::Abs:
-        for (std::int64_t i = 0; i < n; ++i) o[i] = a[i] < 0 ? wrap_sub(C(0), a[i]) : a[i];
-        break;
-      case UnaryOp::Relu:
-        for (std::int64_t i = 0; i < n; ++i) o[i] = a[i] > 0 ? a[i] : C(0);
-        break;
-      default: break;  // float functions compute in f32 (compute_dtype)
-    }
-  } else {
-    constexpr C kInvSqrt2 = C(0.70710678118654752440);
-    switch (op) {
-      case UnaryOp::Neg:
-        for (std::int64_t i = 0; i < n; ++i) o[i] = -a[i];
-        break;
-      case UnaryOp::Abs:
-        for (std::int64_t i = 0; i < n; ++i) o[i] = std::abs(a[i]);
-        break;
-      case UnaryOp::Exp:
-        for (std::int64_t i = 0; i < n; ++i) o[i] = std::exp(a[i]);
-        break;
-      case UnaryOp::Log:
-        for (std::int64_t i = 0; i < n; ++i) o[i] = std::log(a[i]);
-        break;
-      case UnaryOp::Sqrt:
-        for (std::int64_t i = 0; i < n; ++i) o[i] = std::sqrt(a[i]);
-        break;
-      case UnaryOp::Tanh:
-        for (std::int64_t i = 0; i < n; ++i) o[i] = std::tanh(a[i]);
-        break;
-      case UnaryOp::Sigmoid:
-        for (std::int64_t i = 0; i < n; ++i) o[i] = C(1) / (C(1) + std::exp(-a[i]));
-        break;
-      case UnaryOp::Relu:
-        for (std::int64_t i = 0; i < n; ++i) o[i] = a[i] > C(0) ? a[i] : C(0);
-        break;
-      case UnaryOp::Gelu:
-        for (std::int64_t i = 0; i < n; ++i) o[i] = C(0.5) * a[i] * (C(1) + std::erf(a[i] * kInvSqrt2));
-        break;
-      case UnaryOp::Erf:
-        for (std::int64_t i = 0; i < n; ++i) o[i] = std::erf(a[i]);
-        break;
-    }
-  }
 }
 
 // A double operand as a scalar tensor next to `t`: of t's dtype unless that

@@ -1,0 +1,649 @@
+#include "miso/tmath/lazy.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "miso/nexus/executor.hpp"
+#include "miso/profiler/metric.hpp"
+#include "miso/profiler/mutex.hpp"
+#include "miso/profiler/span.hpp"
+#include "miso/tmath/block_ops.hpp"
+#include "miso/tmath/kernels.hpp"
+
+namespace miso::tmath {
+
+namespace lazy {
+
+enum class Kind : std::uint8_t { Input, Constant, Unary, Binary, Where, Reduce };
+enum class ReduceOp : std::uint8_t { Sum, Mean, Max, Min };
+
+struct Node {
+  Kind kind = Kind::Input;
+  Shape shape;
+  DType dtype = DType::F32;
+  Tensor tensor;     // Input
+  double value = 0;  // Constant
+  std::uint8_t op = 0;
+  std::vector<std::shared_ptr<const Node>> args;
+  std::vector<std::int64_t> axes;  // Reduce: sorted, unique, non-negative
+  bool keepdims = false;
+};
+
+}  // namespace lazy
+
+namespace {
+
+using lazy::Kind;
+using lazy::Node;
+using lazy::ReduceOp;
+using NodePtr = std::shared_ptr<const Node>;
+
+[[noreturn]] void fail(const std::string& message) { throw Error(Error::Kind::InvalidArgument, message); }
+
+void append(std::string& s, std::initializer_list<std::string_view> parts) {
+  for (std::string_view p : parts) s.append(p);
+}
+
+NodePtr make(Node n) { return std::make_shared<const Node>(std::move(n)); }
+
+// ---- the compiled form ----------------------------------------------------------
+enum class Code : std::uint8_t { Leaf, Const, Unary, Binary, Where };
+
+struct Instr {
+  Code code = Code::Leaf;
+  std::uint8_t op = 0;
+  int dst = 0;
+  int a = -1, b = -1, c = -1;
+  int index = 0;  // leaf or constant number
+};
+
+struct Plan {
+  std::vector<Instr> code;  // physical registers
+  int registers = 0;
+  int result = 0;
+  DType compute = DType::F32;
+};
+
+// A kernel as traced from the graph: SSA instructions, its leaves and constants.
+struct Trace {
+  std::vector<Instr> code;  // dst = SSA value number
+  std::vector<const Node*> leaves;
+  std::vector<double> constants;
+  std::string key;
+  DType compute = DType::Bool;
+};
+
+struct Cache {
+  profiler::Mutex mutex{"tmath.plan_cache"};
+  std::unordered_map<std::string, std::shared_ptr<const Plan>> plans;
+  std::uint64_t hits = 0, misses = 0;
+};
+
+Cache& cache() {
+  static Cache* c = new Cache();
+  return *c;
+}
+
+// Assigns physical registers: a value's register is free again after its last
+// use. Constant registers are never reused (they are filled once per chunk).
+std::shared_ptr<const Plan> allocate(const Trace& t) {
+  auto plan = std::make_shared<Plan>();
+  plan->compute = t.compute;
+  const int n = static_cast<int>(t.code.size());
+  std::vector<int> last_use(static_cast<std::size_t>(n), -1);
+  for (int i = 0; i < n; ++i) {
+    for (int v : {t.code[static_cast<std::size_t>(i)].a, t.code[static_cast<std::size_t>(i)].b,
+                  t.code[static_cast<std::size_t>(i)].c}) {
+      if (v >= 0) last_use[static_cast<std::size_t>(v)] = i;
+    }
+  }
+  last_use[static_cast<std::size_t>(n - 1)] = n;  // the result lives to the end
+  std::vector<int> phys(static_cast<std::size_t>(n), -1);
+  std::vector<int> free_regs;
+  int next = 0;
+  for (int i = 0; i < n; ++i) {
+    Instr in = t.code[static_cast<std::size_t>(i)];
+    for (int* operand : {&in.a, &in.b, &in.c}) {
+      if (*operand >= 0) *operand = phys[static_cast<std::size_t>(*operand)];
+    }
+    // Free operands that die here before choosing dst, so dst may reuse one
+    // (the block kernels allow the output to alias an input).
+    for (int v : {t.code[static_cast<std::size_t>(i)].a, t.code[static_cast<std::size_t>(i)].b,
+                  t.code[static_cast<std::size_t>(i)].c}) {
+      if (v >= 0 && last_use[static_cast<std::size_t>(v)] == i && t.code[static_cast<std::size_t>(v)].code != Code::Const &&
+          std::find(free_regs.begin(), free_regs.end(), phys[static_cast<std::size_t>(v)]) == free_regs.end()) {
+        free_regs.push_back(phys[static_cast<std::size_t>(v)]);
+      }
+    }
+    int reg;
+    if (in.code != Code::Const && !free_regs.empty()) {
+      reg = free_regs.back();
+      free_regs.pop_back();
+    } else {
+      reg = next++;
+    }
+    phys[static_cast<std::size_t>(i)] = reg;
+    in.dst = reg;
+    plan->code.push_back(in);
+  }
+  plan->registers = next;
+  plan->result = phys[static_cast<std::size_t>(n - 1)];
+  return plan;
+}
+
+std::shared_ptr<const Plan> compile(const Trace& t) {
+  Cache& c = cache();
+  {
+    std::lock_guard lock(c.mutex);
+    auto it = c.plans.find(t.key);
+    if (it != c.plans.end()) {
+      ++c.hits;
+      return it->second;
+    }
+  }
+  MISO_PROFILE_SCOPE("tmath.lazy.compile");
+  auto plan = allocate(t);
+  std::lock_guard lock(c.mutex);
+  ++c.misses;
+  c.plans.emplace(t.key, plan);
+  return plan;
+}
+
+// A strided loop over a shape with any number of operands (kernels.hpp's Loop
+// has a fixed count).
+struct DynLoop {
+  Shape shape;
+  std::vector<std::vector<std::int64_t>> strides;  // per operand, bytes, coalesced
+  std::vector<std::byte*> base;
+};
+
+DynLoop make_dyn_loop(const Shape& shape, const std::vector<const Tensor*>& operands) {
+  const std::size_t k = operands.size();
+  std::vector<std::vector<std::int64_t>> full(k);
+  for (std::size_t i = 0; i < k; ++i) full[i] = detail::broadcast_byte_strides(*operands[i], shape);
+  DynLoop loop;
+  loop.strides.resize(k);
+  for (std::size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 1) continue;
+    if (!loop.shape.empty()) {
+      bool mergeable = true;
+      for (std::size_t i = 0; i < k; ++i) mergeable = mergeable && loop.strides[i].back() == full[i][d] * shape[d];
+      if (mergeable) {
+        loop.shape.back() *= shape[d];
+        for (std::size_t i = 0; i < k; ++i) loop.strides[i].back() = full[i][d];
+        continue;
+      }
+    }
+    loop.shape.push_back(shape[d]);
+    for (std::size_t i = 0; i < k; ++i) loop.strides[i].push_back(full[i][d]);
+  }
+  for (const Tensor* t : operands) loop.base.push_back(static_cast<std::byte*>(t->raw_data()));
+  return loop;
+}
+
+// fn(ptrs, inner_strides, n) for runs covering linear indices [begin, end).
+template <typename Fn>
+void dyn_runs(const DynLoop& loop, std::int64_t begin, std::int64_t end, std::vector<std::byte*>& ptrs,
+              std::vector<std::int64_t>& inner, Fn&& fn) {
+  const std::size_t nd = loop.shape.size(), k = loop.base.size();
+  if (nd == 0) {
+    ptrs = loop.base;
+    std::fill(inner.begin(), inner.end(), 0);
+    if (begin < end) fn(ptrs, inner, end - begin);
+    return;
+  }
+  for (std::size_t i = 0; i < k; ++i) inner[i] = loop.strides[i][nd - 1];
+  std::vector<std::int64_t> idx(nd);
+  std::int64_t rem = begin;
+  for (std::size_t d = nd; d-- > 0;) {
+    idx[d] = rem % loop.shape[d];
+    rem /= loop.shape[d];
+  }
+  const std::int64_t row = loop.shape[nd - 1];
+  while (begin < end) {
+    for (std::size_t i = 0; i < k; ++i) {
+      std::int64_t off = 0;
+      for (std::size_t d = 0; d < nd; ++d) off += idx[d] * loop.strides[i][d];
+      ptrs[i] = loop.base[i] + off;
+    }
+    std::int64_t n = std::min(row - idx[nd - 1], end - begin);
+    fn(ptrs, inner, n);
+    begin += n;
+    idx[nd - 1] += n;
+    for (std::size_t d = nd - 1; d > 0 && idx[d] == loop.shape[d]; --d) {
+      idx[d] = 0;
+      ++idx[d - 1];
+    }
+  }
+}
+
+// Per-chunk register file of a plan.
+template <typename C>
+struct Registers {
+  std::vector<C> storage;
+  std::vector<const C*> value;
+  C* buffer(int r) { return storage.data() + static_cast<std::size_t>(r) * detail::kBlock; }
+  Registers(const Plan& plan, const std::vector<double>& constants)
+      : storage(static_cast<std::size_t>(plan.registers) * detail::kBlock),
+        value(static_cast<std::size_t>(plan.registers), nullptr) {
+    for (const Instr& in : plan.code) {
+      if (in.code != Code::Const) continue;
+      C v = convert<C>(constants[static_cast<std::size_t>(in.index)]);
+      std::fill(buffer(in.dst), buffer(in.dst) + detail::kBlock, v);
+      value[static_cast<std::size_t>(in.dst)] = buffer(in.dst);
+    }
+  }
+};
+
+// Runs the plan on m elements whose leaf pointers are ptrs[first_leaf + i];
+// returns the result's values.
+template <typename C>
+const C* run_block(const Plan& plan, Registers<C>& regs, const std::vector<const Node*>& leaves,
+                   const std::vector<std::byte*>& ptrs, const std::vector<std::int64_t>& inner, std::size_t first_leaf,
+                   std::int64_t off, std::int64_t m) {
+  for (const Instr& in : plan.code) {
+    auto dst = static_cast<std::size_t>(in.dst);
+    switch (in.code) {
+      case Code::Const: break;
+      case Code::Leaf: {
+        std::size_t k = first_leaf + static_cast<std::size_t>(in.index);
+        regs.value[dst] = detail::load<C>(ptrs[k] + off * inner[k], leaves[static_cast<std::size_t>(in.index)]->dtype,
+                                          inner[k], m, regs.buffer(in.dst));
+        break;
+      }
+      case Code::Unary:
+        detail::unary_block<C>(static_cast<UnaryOp>(in.op), regs.value[static_cast<std::size_t>(in.a)],
+                               regs.buffer(in.dst), m);
+        regs.value[dst] = regs.buffer(in.dst);
+        break;
+      case Code::Binary:
+        detail::binary_block<C>(static_cast<BinaryOp>(in.op), regs.value[static_cast<std::size_t>(in.a)],
+                                regs.value[static_cast<std::size_t>(in.b)], regs.buffer(in.dst), m);
+        regs.value[dst] = regs.buffer(in.dst);
+        break;
+      case Code::Where: {
+        const C* c = regs.value[static_cast<std::size_t>(in.a)];
+        const C* x = regs.value[static_cast<std::size_t>(in.b)];
+        const C* y = regs.value[static_cast<std::size_t>(in.c)];
+        C* o = regs.buffer(in.dst);
+        for (std::int64_t i = 0; i < m; ++i) o[i] = c[i] != C(0) ? x[i] : y[i];
+        regs.value[dst] = o;
+        break;
+      }
+    }
+  }
+  return regs.value[static_cast<std::size_t>(plan.result)];
+}
+
+bool is_elementwise(const Node& n) { return n.kind != Kind::Input && n.kind != Kind::Reduce; }
+
+class Evaluator {
+ public:
+  Tensor materialize(const NodePtr& node) {
+    if (node->kind == Kind::Input) return node->tensor;
+    auto it = done_.find(node.get());
+    if (it != done_.end()) return it->second;
+    Tensor t = node->kind == Kind::Reduce ? reduce(*node) : elementwise(*node);
+    done_.emplace(node.get(), t);
+    return t;
+  }
+
+ private:
+  // Traces the elementwise subtree under `root` (stopping at inputs and
+  // reductions, which become leaves) into SSA instructions.
+  Trace trace(const Node& root) {
+    Trace t;
+    std::unordered_map<const Node*, int> value;
+    std::unordered_map<const Node*, int> leaf_of;
+    auto visit = [&](auto&& self, const Node& n) -> int {
+      auto found = value.find(&n);
+      if (found != value.end()) return found->second;
+      Instr in;
+      t.compute = t.compute == DType::Bool ? n.dtype : promote(t.compute, n.dtype);
+      if (!is_elementwise(n)) {
+        auto [pos, fresh] = leaf_of.emplace(&n, static_cast<int>(t.leaves.size()));
+        if (fresh) t.leaves.push_back(&n);
+        in.code = Code::Leaf;
+        in.index = pos->second;
+        append(t.key, {"L", std::to_string(in.index), ":", name(n.dtype), tmath::to_string(n.shape), ";"});
+      } else if (n.kind == Kind::Constant) {
+        in.code = Code::Const;
+        in.index = static_cast<int>(t.constants.size());
+        t.constants.push_back(n.value);
+        append(t.key, {"C", name(n.dtype), ";"});
+      } else {
+        in.a = self(self, *n.args[0]);
+        if (n.args.size() > 1) in.b = self(self, *n.args[1]);
+        if (n.args.size() > 2) in.c = self(self, *n.args[2]);
+        in.code = n.kind == Kind::Unary ? Code::Unary : n.kind == Kind::Binary ? Code::Binary : Code::Where;
+        in.op = n.op;
+        append(t.key, {std::to_string(static_cast<int>(in.code)), ".", std::to_string(in.op), "(", std::to_string(in.a), ",",
+                       std::to_string(in.b), ",", std::to_string(in.c), ");"});
+      }
+      in.dst = static_cast<int>(t.code.size());
+      t.code.push_back(in);
+      value.emplace(&n, in.dst);
+      return in.dst;
+    };
+    visit(visit, root);
+    t.compute = compute_type(t.compute);
+    append(t.key, {"->", name(t.compute)});
+    return t;
+  }
+
+  std::vector<Tensor> leaf_tensors(const Trace& t) {
+    std::vector<Tensor> leaves;
+    for (const Node* n : t.leaves) {
+      if (n->kind == Kind::Input) {
+        leaves.push_back(n->tensor);
+      } else {  // a reduction inside the formula: computed first
+        leaves.push_back(materialize(find_ptr(n)));
+      }
+    }
+    return leaves;
+  }
+
+  NodePtr find_ptr(const Node* n) {
+    // Reduction leaves are reached through their parents' args: look them up.
+    auto it = owners_.find(n);
+    if (it != owners_.end()) return it->second;
+    fail("lazy: internal error: a reduction leaf without an owner");
+  }
+
+  void remember_owners(const Node& root) {
+    std::vector<const Node*> stack{&root};
+    while (!stack.empty()) {
+      const Node* n = stack.back();
+      stack.pop_back();
+      for (const NodePtr& a : n->args) {
+        if (owners_.emplace(a.get(), a).second) stack.push_back(a.get());
+      }
+    }
+  }
+
+  Tensor elementwise(const Node& root) {
+    MISO_PROFILE_SCOPE("tmath.lazy.kernel");
+    remember_owners(root);
+    Trace t = trace(root);
+    std::string key;
+    append(key, {"E", tmath::to_string(root.shape), name(root.dtype), "|", t.key});
+    t.key = std::move(key);
+    auto plan = compile(t);
+    std::vector<Tensor> leaves = leaf_tensors(t);
+    Tensor out = Tensor::empty(root.shape, root.dtype);
+    std::vector<const Tensor*> operands{&out};
+    for (const Tensor& l : leaves) operands.push_back(&l);
+    DynLoop loop = make_dyn_loop(root.shape, operands);
+    const DType ot = out.dtype();
+    detail::visit_compute(plan->compute, [&](auto tag) {
+      using C = typename decltype(tag)::type;
+      detail::parallel_range(out.numel(), detail::kMinParallel, [&](std::int64_t begin, std::int64_t end) {
+        Registers<C> regs(*plan, t.constants);
+        std::vector<std::byte*> ptrs(operands.size());
+        std::vector<std::int64_t> inner(operands.size());
+        dyn_runs(loop, begin, end, ptrs, inner, [&](auto& p, auto& in, std::int64_t n) {
+          for (std::int64_t off = 0; off < n; off += detail::kBlock) {
+            std::int64_t m = std::min(detail::kBlock, n - off);
+            const C* r = run_block<C>(*plan, regs, t.leaves, p, in, 1, off, m);
+            detail::store<C>(p[0] + off * in[0], ot, in[0], m, r);
+          }
+        });
+      });
+    });
+    return out;
+  }
+
+  Tensor reduce(const Node& node) {
+    const Node& input = *node.args[0];
+    const auto nd = static_cast<std::int64_t>(input.shape.size());
+    bool trailing = true;
+    for (std::size_t i = 0; i < node.axes.size(); ++i) {
+      trailing = trailing && node.axes[i] == nd - static_cast<std::int64_t>(node.axes.size() - i);
+    }
+    auto op = static_cast<ReduceOp>(node.op);
+    if (!trailing || !is_elementwise(input)) {
+      // Not fusable: compute the input, then the eager reduction.
+      Tensor x = materialize(node.args[0]);
+      switch (op) {
+        case ReduceOp::Sum: return tmath::sum(x, node.axes, node.keepdims);
+        case ReduceOp::Mean: return tmath::mean(x, node.axes, node.keepdims);
+        case ReduceOp::Max: return tmath::max(x, node.axes, node.keepdims);
+        case ReduceOp::Min: return tmath::min(x, node.axes, node.keepdims);
+      }
+    }
+    MISO_PROFILE_SCOPE("tmath.lazy.reduce_kernel");
+    remember_owners(node);
+    Trace t = trace(input);
+    std::string key;
+    append(key, {"R", std::to_string(node.op), tmath::to_string(input.shape), tmath::to_string(node.shape), "|", t.key});
+    t.key = std::move(key);
+    auto plan = compile(t);
+    std::vector<Tensor> leaves = leaf_tensors(t);
+    std::vector<const Tensor*> operands;
+    for (const Tensor& l : leaves) operands.push_back(&l);
+    DynLoop loop = make_dyn_loop(input.shape, operands);
+    Tensor out = Tensor::empty(node.shape, node.dtype);
+    const std::int64_t outputs = out.numel();
+    const std::int64_t per = outputs == 0 ? 0 : numel_of(input.shape) / outputs;
+    if ((op == ReduceOp::Max || op == ReduceOp::Min) && per == 0) {
+      fail(std::string(op == ReduceOp::Max ? "max" : "min") + ": reduction over an empty dimension of shape " +
+           tmath::to_string(input.shape));
+    }
+    // Work items: (output, chunk of its range), combined per output in chunk order,
+    // so the result does not depend on the schedule.
+    constexpr std::int64_t kChunk = 1 << 16;
+    const std::int64_t chunks = std::max<std::int64_t>(1, (per + kChunk - 1) / kChunk);
+    std::vector<double> partial(static_cast<std::size_t>(outputs * chunks));
+    detail::visit_compute(plan->compute, [&](auto tag) {
+      using C = typename decltype(tag)::type;
+      auto work = [&](std::int64_t item0, std::int64_t item1) {
+        Registers<C> regs(*plan, t.constants);
+        std::vector<std::byte*> ptrs(operands.size());
+        std::vector<std::int64_t> inner(operands.size());
+        for (std::int64_t item = item0; item < item1; ++item) {
+          std::int64_t o = item / chunks, ch = item % chunks;
+          std::int64_t b = o * per + ch * kChunk, e = o * per + std::min(per, (ch + 1) * kChunk);
+          double acc = op == ReduceOp::Max   ? -std::numeric_limits<double>::infinity()
+                       : op == ReduceOp::Min ? std::numeric_limits<double>::infinity()
+                                             : 0.0;
+          dyn_runs(loop, b, e, ptrs, inner, [&](auto& p, auto& in, std::int64_t n) {
+            for (std::int64_t off = 0; off < n; off += detail::kBlock) {
+              std::int64_t m = std::min(detail::kBlock, n - off);
+              const C* r = run_block<C>(*plan, regs, t.leaves, p, in, 0, off, m);
+              if (op == ReduceOp::Sum || op == ReduceOp::Mean) {
+                double s = 0;
+                for (std::int64_t i = 0; i < m; ++i) s += static_cast<double>(r[i]);
+                acc += s;
+              } else if (op == ReduceOp::Max) {
+                for (std::int64_t i = 0; i < m; ++i) {
+                  auto v = static_cast<double>(r[i]);
+                  acc = (v > acc || v != v) && acc == acc ? v : acc;
+                }
+              } else {
+                for (std::int64_t i = 0; i < m; ++i) {
+                  auto v = static_cast<double>(r[i]);
+                  acc = (v < acc || v != v) && acc == acc ? v : acc;
+                }
+              }
+            }
+          });
+          partial[static_cast<std::size_t>(item)] = acc;
+        }
+      };
+      const std::int64_t items = outputs * chunks;
+      const std::int64_t per_item = std::max<std::int64_t>(1, std::min(per, kChunk));
+      detail::parallel_range(items, std::max<std::int64_t>(1, detail::kMinParallel / per_item), work);
+    });
+    std::vector<double> result(static_cast<std::size_t>(outputs));
+    for (std::int64_t o = 0; o < outputs; ++o) {
+      double acc = partial[static_cast<std::size_t>(o * chunks)];
+      for (std::int64_t ch = 1; ch < chunks; ++ch) {
+        double v = partial[static_cast<std::size_t>(o * chunks + ch)];
+        if (op == ReduceOp::Sum || op == ReduceOp::Mean) {
+          acc += v;
+        } else if (op == ReduceOp::Max) {
+          acc = (v > acc || v != v) && acc == acc ? v : acc;
+        } else {
+          acc = (v < acc || v != v) && acc == acc ? v : acc;
+        }
+      }
+      if (op == ReduceOp::Mean) acc = per > 0 ? acc / static_cast<double>(per) : std::numeric_limits<double>::quiet_NaN();
+      result[static_cast<std::size_t>(o)] = acc;
+    }
+    visit_dtype(out.dtype(), [&](auto tag) {
+      using S = typename decltype(tag)::type;
+      S* p = out.data<S>();
+      for (std::int64_t o = 0; o < outputs; ++o) p[o] = convert<S>(result[static_cast<std::size_t>(o)]);
+    });
+    return out;
+  }
+
+  std::unordered_map<const Node*, Tensor> done_;
+  std::unordered_map<const Node*, NodePtr> owners_;
+};
+
+Lazy reduce_node(ReduceOp op, const Lazy& a, const std::vector<std::int64_t>& axes, bool keepdims, const char* what) {
+  Node n;
+  n.kind = Kind::Reduce;
+  n.op = static_cast<std::uint8_t>(op);
+  n.args = {a.node()};
+  n.keepdims = keepdims;
+  const auto nd = static_cast<std::int64_t>(a.shape().size());
+  if (axes.empty()) {
+    for (std::int64_t d = 0; d < nd; ++d) n.axes.push_back(d);
+  } else {
+    for (std::int64_t ax : axes) {
+      std::int64_t d = normalize_dim(ax, nd, what);
+      if (std::find(n.axes.begin(), n.axes.end(), d) != n.axes.end()) {
+        fail(std::string(what) + ": axis " + std::to_string(ax) + " repeated for shape " + tmath::to_string(a.shape()));
+      }
+      n.axes.push_back(d);
+    }
+    std::sort(n.axes.begin(), n.axes.end());
+  }
+  for (std::int64_t d = 0; d < nd; ++d) {
+    bool reduced = std::find(n.axes.begin(), n.axes.end(), d) != n.axes.end();
+    if (!reduced) {
+      n.shape.push_back(a.shape()[static_cast<std::size_t>(d)]);
+    } else if (keepdims) {
+      n.shape.push_back(1);
+    }
+  }
+  DType dt = a.dtype();
+  if (op == ReduceOp::Sum && !is_floating(dt)) dt = DType::I64;
+  if (op == ReduceOp::Mean && !is_floating(dt)) dt = DType::F32;
+  n.dtype = dt;
+  return Lazy(make(std::move(n)));
+}
+
+Lazy scalar_like(double v, const Lazy& t) {
+  DType dt = t.dtype();
+  if (!is_floating(dt) && v != std::trunc(v)) dt = DType::F32;
+  if (dt == DType::Bool) dt = DType::I32;
+  return constant(v, dt);
+}
+
+}  // namespace
+
+Lazy::Lazy(const Tensor& tensor) {
+  if (!tensor.defined()) fail("lazy: an undefined tensor cannot be an input");
+  Node n;
+  n.kind = Kind::Input;
+  n.shape = tensor.shape();
+  n.dtype = tensor.dtype();
+  n.tensor = tensor;
+  node_ = make(std::move(n));
+}
+
+const Shape& Lazy::shape() const noexcept { return node_->shape; }
+DType Lazy::dtype() const noexcept { return node_->dtype; }
+
+Tensor Lazy::eval() const {
+  MISO_PROFILE_SCOPE("tmath.lazy.eval");
+  Evaluator ev;
+  return ev.materialize(node_);
+}
+
+Lazy constant(double value, DType dtype) {
+  Node n;
+  n.kind = Kind::Constant;
+  n.dtype = dtype;
+  n.value = value;
+  return Lazy(make(std::move(n)));
+}
+
+Lazy binary(BinaryOp op, const Lazy& a, const Lazy& b) {
+  Node n;
+  n.kind = Kind::Binary;
+  n.op = static_cast<std::uint8_t>(op);
+  n.shape = broadcast_shapes(a.shape(), b.shape(), op_name(op));
+  n.dtype = result_dtype(op, a.dtype(), b.dtype());
+  n.args = {a.node(), b.node()};
+  return Lazy(make(std::move(n)));
+}
+
+Lazy unary(UnaryOp op, const Lazy& a) {
+  Node n;
+  n.kind = Kind::Unary;
+  n.op = static_cast<std::uint8_t>(op);
+  n.shape = a.shape();
+  n.dtype = result_dtype(op, a.dtype());
+  n.args = {a.node()};
+  return Lazy(make(std::move(n)));
+}
+
+Lazy where(const Lazy& cond, const Lazy& a, const Lazy& b) {
+  Node n;
+  n.kind = Kind::Where;
+  n.shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
+  n.dtype = promote(a.dtype(), b.dtype());
+  n.args = {cond.node(), a.node(), b.node()};
+  return Lazy(make(std::move(n)));
+}
+
+Lazy operator+(const Lazy& a, const Lazy& b) { return binary(BinaryOp::Add, a, b); }
+Lazy operator-(const Lazy& a, const Lazy& b) { return binary(BinaryOp::Sub, a, b); }
+Lazy operator*(const Lazy& a, const Lazy& b) { return binary(BinaryOp::Mul, a, b); }
+Lazy operator/(const Lazy& a, const Lazy& b) { return binary(BinaryOp::Div, a, b); }
+Lazy operator-(const Lazy& a) { return unary(UnaryOp::Neg, a); }
+Lazy operator+(const Lazy& a, double b) { return a + scalar_like(b, a); }
+Lazy operator-(const Lazy& a, double b) { return a - scalar_like(b, a); }
+Lazy operator*(const Lazy& a, double b) { return a * scalar_like(b, a); }
+Lazy operator/(const Lazy& a, double b) { return a / scalar_like(b, a); }
+Lazy operator+(double a, const Lazy& b) { return scalar_like(a, b) + b; }
+Lazy operator-(double a, const Lazy& b) { return scalar_like(a, b) - b; }
+Lazy operator*(double a, const Lazy& b) { return scalar_like(a, b) * b; }
+Lazy operator/(double a, const Lazy& b) { return scalar_like(a, b) / b; }
+
+Lazy sum(const Lazy& a, const std::vector<std::int64_t>& axes, bool keepdims) {
+  return reduce_node(ReduceOp::Sum, a, axes, keepdims, "sum");
+}
+Lazy mean(const Lazy& a, const std::vector<std::int64_t>& axes, bool keepdims) {
+  return reduce_node(ReduceOp::Mean, a, axes, keepdims, "mean");
+}
+Lazy max(const Lazy& a, const std::vector<std::int64_t>& axes, bool keepdims) {
+  return reduce_node(ReduceOp::Max, a, axes, keepdims, "max");
+}
+Lazy min(const Lazy& a, const std::vector<std::int64_t>& axes, bool keepdims) {
+  return reduce_node(ReduceOp::Min, a, axes, keepdims, "min");
+}
+
+PlanCacheStats plan_cache_stats() {
+  Cache& c = cache();
+  std::lock_guard lock(c.mutex);
+  return {c.hits, c.misses, c.plans.size()};
+}
+
+void clear_plan_cache() {
+  Cache& c = cache();
+  std::lock_guard lock(c.mutex);
+  c.plans.clear();
+  c.hits = c.misses = 0;
+}
+
+}  // namespace miso::tmath

@@ -1,0 +1,61 @@
+// Compiled with -mavx2 -mfma; reached only when the CPU has them.
+#include <immintrin.h>
+#include <sleef.h>
+
+#include <cstring>
+
+#include "miso/tmath/vector_math.hpp"
+
+namespace miso::tmath::vmath::detail {
+
+namespace {
+
+template <typename F>
+inline void apply(const float* x, float* y, std::int64_t n, F f) noexcept {
+  std::int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, f(_mm256_loadu_ps(x + i)));
+  if (i < n) {
+    alignas(32) float tail[8] = {};
+    const auto rest = static_cast<std::size_t>(n - i);
+    std::memcpy(tail, x + i, rest * sizeof(float));
+    _mm256_store_ps(tail, f(_mm256_load_ps(tail)));
+    std::memcpy(y + i, tail, rest * sizeof(float));
+  }
+}
+
+void v_exp(const float* x, float* y, std::int64_t n) noexcept {
+  apply(x, y, n, [](__m256 v) { return Sleef_expf8_u10avx2(v); });
+}
+void v_log(const float* x, float* y, std::int64_t n) noexcept {
+  apply(x, y, n, [](__m256 v) { return Sleef_logf8_u10avx2(v); });
+}
+void v_tanh(const float* x, float* y, std::int64_t n) noexcept {
+  apply(x, y, n, [](__m256 v) { return Sleef_tanhf8_u10avx2(v); });
+}
+void v_erf(const float* x, float* y, std::int64_t n) noexcept {
+  apply(x, y, n, [](__m256 v) { return Sleef_erff8_u10avx2(v); });
+}
+void v_sigmoid(const float* x, float* y, std::int64_t n) noexcept {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  apply(x, y, n, [one](__m256 v) {
+    __m256 e = Sleef_expf8_u10avx2(_mm256_sub_ps(_mm256_setzero_ps(), v));
+    return _mm256_div_ps(one, _mm256_add_ps(one, e));
+  });
+}
+void v_gelu(const float* x, float* y, std::int64_t n) noexcept {
+  const __m256 neg_inv_sqrt2 = _mm256_set1_ps(-0.70710678118654752f);
+  const __m256 half = _mm256_set1_ps(0.5f);
+  apply(x, y, n, [=](__m256 v) {
+    __m256 c = Sleef_erfcf8_u15avx2(_mm256_mul_ps(v, neg_inv_sqrt2));
+    return _mm256_mul_ps(_mm256_mul_ps(half, v), c);
+  });
+}
+
+}  // namespace
+
+const Kernels& avx2_kernels() noexcept {
+  static const Kernels k{v_exp, v_log, v_tanh, v_erf, v_sigmoid, v_gelu};
+  return k;
+}
+
+}  // namespace miso::tmath::vmath::detail

@@ -1,0 +1,122 @@
+#include "miso/tmath/vector_math.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cfloat>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <vector>
+
+namespace miso::tmath::vmath {
+namespace {
+
+// Distance in units in the last place between two floats (of the same sign or zero).
+double ulp_distance(float got, double exact) {
+  if (std::isnan(exact)) return std::isnan(got) ? 0 : 1e9;
+  if (std::isinf(exact)) return got == static_cast<float>(exact) ? 0 : 1e9;
+  float rounded = static_cast<float>(exact);
+  if (got == rounded) return 0;
+  // The ulp of the exact value (in float), below FLT_MIN the subnormal spacing.
+  int e = 0;
+  std::frexp(std::max(std::abs(exact), static_cast<double>(FLT_MIN)), &e);
+  double ulp = std::ldexp(1.0, e - 24);
+  return std::abs(static_cast<double>(got) - exact) / ulp;
+}
+
+struct Case {
+  const char* name;
+  void (*f)(const float*, float*, std::int64_t) noexcept;
+  std::function<double(double)> exact;
+  float lo, hi;
+  double max_ulp;  // the bound stated in docs/tmath.md
+};
+
+double worst_ulp(const Case& c, std::int64_t n) {
+  std::vector<float> x(static_cast<std::size_t>(n)), y(x.size());
+  for (std::int64_t i = 0; i < n; ++i) {
+    x[static_cast<std::size_t>(i)] = c.lo + (c.hi - c.lo) * static_cast<float>(i) / static_cast<float>(n - 1);
+  }
+  c.f(x.data(), y.data(), n);
+  double worst = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) worst = std::max(worst, ulp_distance(y[i], c.exact(x[i])));
+  return worst;
+}
+
+std::vector<Case> cases() {
+  return {
+      {"exp", vmath::exp, [](double v) { return std::exp(v); }, -87, 88, 1.0},
+      {"log", vmath::log, [](double v) { return std::log(v); }, 1e-30f, 1e30f, 1.0},
+      {"tanh", vmath::tanh, [](double v) { return std::tanh(v); }, -9, 9, 2.5},  // glibc tanhf: 2.1
+      {"erf", vmath::erf, [](double v) { return std::erf(v); }, -4, 4, 1.0},
+      {"sigmoid", vmath::sigmoid, [](double v) { return 1 / (1 + std::exp(-v)); }, -30, 30, 3.0},
+      // gelu: rounding x/sqrt(2) to f32 is amplified by the slope of erfc in the negative tail.
+      {"gelu", vmath::gelu, [](double v) { return 0.5 * v * std::erfc(-v / std::sqrt(2.0)); }, -3, 8, 12.0},
+  };
+}
+
+class VectorMath : public ::testing::TestWithParam<Isa> {
+ protected:
+  void SetUp() override {
+    if (static_cast<int>(GetParam()) > static_cast<int>(best_isa())) GTEST_SKIP() << "CPU lacks " << name(GetParam());
+    set_isa(GetParam());
+  }
+  void TearDown() override { set_isa(best_isa()); }
+};
+
+TEST_P(VectorMath, MaximumUlpErrorWithinTheStatedBound) {
+  ASSERT_EQ(active_isa(), GetParam());
+  for (const Case& c : cases()) {
+    double worst = worst_ulp(c, 200003);  // odd length: exercises the vector tail
+    EXPECT_LE(worst, c.max_ulp) << c.name << " on " << name(GetParam());
+    RecordProperty(std::string(c.name) + "_max_ulp", std::to_string(worst));
+    std::printf("%s %s max ulp %.2f\n", name(GetParam()), c.name, worst);
+  }
+}
+
+TEST_P(VectorMath, SpecialValuesAndEveryTailLength) {
+  const float inf = INFINITY;
+  float x[] = {0.0f, -0.0f, inf, -inf, NAN, 100.0f, -100.0f};
+  float y[7];
+  vmath::exp(x, y, 7);
+  EXPECT_EQ(y[0], 1.0f);
+  EXPECT_EQ(y[2], inf);
+  EXPECT_EQ(y[3], 0.0f);
+  EXPECT_TRUE(std::isnan(y[4]));
+  EXPECT_EQ(y[5], inf);
+  vmath::sigmoid(x, y, 7);
+  EXPECT_EQ(y[0], 0.5f);
+  EXPECT_EQ(y[5], 1.0f);
+  EXPECT_EQ(y[6], 0.0f);
+  vmath::gelu(x, y, 7);
+  EXPECT_EQ(y[0], 0.0f);
+  EXPECT_EQ(y[5], 100.0f);
+  EXPECT_EQ(y[6], -0.0f);
+  vmath::log(x, y, 2);
+  EXPECT_EQ(y[0], -inf);
+  // Every length up to two vectors, in place, leaves what lies beyond n alone.
+  for (std::int64_t n = 0; n <= 33; ++n) {
+    std::vector<float> v(40, 0.5f);
+    vmath::tanh(v.data(), v.data(), n);
+    for (std::int64_t i = 0; i < 40; ++i) {
+      ASSERT_FLOAT_EQ(v[static_cast<std::size_t>(i)], i < n ? std::tanh(0.5f) : 0.5f) << n << " " << i;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryIsa, VectorMath, ::testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx512),
+                         [](const auto& param_info) { return std::string(name(param_info.param)); });
+
+TEST(VectorMathDispatch, SetIsaClampsToTheCpu) {
+  set_isa(Isa::Avx512);
+  EXPECT_LE(static_cast<int>(active_isa()), static_cast<int>(best_isa()));
+  set_isa(Isa::Scalar);
+  EXPECT_EQ(active_isa(), Isa::Scalar);
+  set_isa(best_isa());
+  EXPECT_STREQ(name(Isa::Avx2), "avx2");
+}
+
+}  // namespace
+}  // namespace miso::tmath::vmath
