@@ -146,6 +146,10 @@ C* output_slot(std::byte* p, DType dt, std::int64_t stride, C* buf) {
 template <typename C>
 void store(std::byte* p, DType dt, std::int64_t stride, std::int64_t n, const C* values) {
   if (reinterpret_cast<const std::byte*>(values) == p) return;  // written in place
+  if (dt == dtype_of<C>() && stride == static_cast<std::int64_t>(sizeof(C))) {
+    std::memcpy(p, values, static_cast<std::size_t>(n) * sizeof(C));
+    return;
+  }
   visit_dtype(dt, [&](auto tag) {
     using S = typename decltype(tag)::type;
     if (stride == static_cast<std::int64_t>(sizeof(S))) {

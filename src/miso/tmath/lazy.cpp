@@ -242,12 +242,16 @@ struct Registers {
 
 // Runs the plan on m elements whose leaf pointers are ptrs[first_leaf + i];
 // returns the result's values.
+// `out`, when not null, receives the last instruction's values directly (the
+// kernel's output when it has the compute type and unit stride).
 template <typename C>
 const C* run_block(const Plan& plan, Registers<C>& regs, const std::vector<const Node*>& leaves,
                    const std::vector<std::byte*>& ptrs, const std::vector<std::int64_t>& inner, std::size_t first_leaf,
-                   std::int64_t off, std::int64_t m) {
+                   std::int64_t off, std::int64_t m, C* out = nullptr) {
+  const Instr* last = &plan.code.back();
   for (const Instr& in : plan.code) {
     auto dst = static_cast<std::size_t>(in.dst);
+    C* target = (out != nullptr && &in == last) ? out : regs.buffer(in.dst);
     switch (in.code) {
       case Code::Const: break;
       case Code::Leaf: {
@@ -257,20 +261,19 @@ const C* run_block(const Plan& plan, Registers<C>& regs, const std::vector<const
         break;
       }
       case Code::Unary:
-        detail::unary_block<C>(static_cast<UnaryOp>(in.op), regs.value[static_cast<std::size_t>(in.a)],
-                               regs.buffer(in.dst), m);
-        regs.value[dst] = regs.buffer(in.dst);
+        detail::unary_block<C>(static_cast<UnaryOp>(in.op), regs.value[static_cast<std::size_t>(in.a)], target, m);
+        regs.value[dst] = target;
         break;
       case Code::Binary:
         detail::binary_block<C>(static_cast<BinaryOp>(in.op), regs.value[static_cast<std::size_t>(in.a)],
-                                regs.value[static_cast<std::size_t>(in.b)], regs.buffer(in.dst), m);
-        regs.value[dst] = regs.buffer(in.dst);
+                                regs.value[static_cast<std::size_t>(in.b)], target, m);
+        regs.value[dst] = target;
         break;
       case Code::Where: {
         const C* c = regs.value[static_cast<std::size_t>(in.a)];
         const C* x = regs.value[static_cast<std::size_t>(in.b)];
         const C* y = regs.value[static_cast<std::size_t>(in.c)];
-        C* o = regs.buffer(in.dst);
+        C* o = target;
         for (std::int64_t i = 0; i < m; ++i) o[i] = c[i] != C(0) ? x[i] : y[i];
         regs.value[dst] = o;
         break;
@@ -389,8 +392,11 @@ class Evaluator {
         dyn_runs(loop, begin, end, ptrs, inner, [&](auto& p, auto& in, std::int64_t n) {
           for (std::int64_t off = 0; off < n; off += detail::kBlock) {
             std::int64_t m = std::min(detail::kBlock, n - off);
-            const C* r = run_block<C>(*plan, regs, t.leaves, p, in, 1, off, m);
-            detail::store<C>(p[0] + off * in[0], ot, in[0], m, r);
+            std::byte* dst = p[0] + off * in[0];
+            C* direct = ot == dtype_of<C>() && in[0] == static_cast<std::int64_t>(sizeof(C)) ? reinterpret_cast<C*>(dst)
+                                                                                           : nullptr;
+            const C* r = run_block<C>(*plan, regs, t.leaves, p, in, 1, off, m, direct);
+            detail::store<C>(dst, ot, in[0], m, r);
           }
         });
       });

@@ -87,8 +87,9 @@ Tensor argmax(const Tensor& a, std::optional<std::int64_t> axis = std::nullopt, 
 
 // --- linear algebra ----------------------------------------------------------------
 // NumPy matmul: 1-D operands are promoted (and the added dimension removed),
-// batch dimensions broadcast. f32/f64 through OpenBLAS; f16/bf16 with f32
-// accumulation; integers exactly.
+// batch dimensions broadcast. f32/f64 through OpenBLAS; bf16 on our AVX512-BF16
+// kernel (linalg.hpp chooses), f16 with f32 accumulation; integers exactly;
+// bool x bool counts in i64.
 Tensor matmul(const Tensor& a, const Tensor& b);
 
 // --- neural-network building blocks ------------------------------------------------
@@ -106,10 +107,12 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
 // --- joining and indexing ----------------------------------------------------------
 Tensor concatenate(const std::vector<Tensor>& tensors, std::int64_t axis = 0);
 Tensor stack(const std::vector<Tensor>& tensors, std::int64_t axis = 0);
-// Picks `index` (1-D integer tensor) along `axis`.
+// Picks `index` (1-D i32/i64 tensor; negative entries count from the end) along
+// `axis`; an out-of-range index is an error naming it, the axis and its size.
 Tensor index_select(const Tensor& a, std::int64_t axis, const Tensor& index);
 // out[i][j][k] = a[i][index[i][j][k]][k] for axis 1 (PyTorch's gather); index
-// has a's rank and, off `axis`, sizes no larger than a's.
+// has a's rank and, off `axis`, sizes no larger than a's; negative indices count
+// from the end (as NumPy's take_along_axis; PyTorch rejects them).
 Tensor gather(const Tensor& a, std::int64_t axis, const Tensor& index);
 
 }  // namespace miso::tmath

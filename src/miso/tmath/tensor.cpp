@@ -87,6 +87,7 @@ Tensor::Tensor(std::shared_ptr<Storage> storage, Shape shape, Shape strides, std
 std::int64_t Tensor::size(std::int64_t d) const { return shape_[static_cast<std::size_t>(normalize_dim(d, dim(), "size"))]; }
 
 bool Tensor::is_contiguous() const noexcept {
+  if (numel() == 0) return true;  // nothing to lay out
   std::int64_t expected = 1;
   for (std::size_t d = shape_.size(); d-- > 0;) {
     if (shape_[d] == 1) continue;

@@ -1,6 +1,7 @@
 // Vectorised f32 transcendental functions for the elementwise kernels: SLEEF's
-// AVX-512 and AVX2 versions (1.0 ulp; erfc 1.5 ulp), chosen once at run time
-// by what the CPU supports, with a portable scalar fallback (the C library).
+// AVX-512 and AVX2 versions (1.0 ulp) for exp, log, tanh, erf and sigmoid, our
+// own faster kernel for gelu, chosen once at run time by what the CPU
+// supports, with a portable scalar fallback (the C library).
 // Measured maximum errors per function are stated in docs/tmath.md and checked
 // by tests/tmath/vector_math_test.cpp.
 #pragma once

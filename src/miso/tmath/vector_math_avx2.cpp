@@ -42,11 +42,35 @@ void v_sigmoid(const float* x, float* y, std::int64_t n) noexcept {
     return _mm256_div_ps(one, _mm256_add_ps(one, e));
   });
 }
+// GELU as x/2 * erfc(-x/sqrt(2)) with erfc from Numerical Recipes' erfcc
+// (Chebyshev fit, relative error below 1.2e-7 everywhere, so there is no
+// cancellation for negative x): a division, an exp and nine FMAs instead of
+// SLEEF's erfc, several times slower.
+inline __m256 erfc_nr(__m256 z) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 a = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), z);
+  const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(0.5f), a, one));
+  __m256 p = _mm256_set1_ps(0.17087277f);
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.82215223f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.48851587f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.13520398f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.27886807f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.18628806f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.09678418f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.37409196f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.00002368f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.26551223f));
+  const __m256 arg = _mm256_fnmadd_ps(a, a, p);  // -a^2 + p
+  const __m256 r = _mm256_mul_ps(t, Sleef_expf8_u10avx2(arg));
+  const __m256 negative = _mm256_cmp_ps(z, _mm256_setzero_ps(), _CMP_LT_OQ);
+  return _mm256_blendv_ps(r, _mm256_sub_ps(_mm256_set1_ps(2.0f), r), negative);
+}
+
 void v_gelu(const float* x, float* y, std::int64_t n) noexcept {
   const __m256 neg_inv_sqrt2 = _mm256_set1_ps(-0.70710678118654752f);
   const __m256 half = _mm256_set1_ps(0.5f);
   apply(x, y, n, [=](__m256 v) {
-    __m256 c = Sleef_erfcf8_u15avx2(_mm256_mul_ps(v, neg_inv_sqrt2));
+    __m256 c = erfc_nr(_mm256_mul_ps(v, neg_inv_sqrt2));
     return _mm256_mul_ps(_mm256_mul_ps(half, v), c);
   });
 }

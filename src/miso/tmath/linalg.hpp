@@ -1,0 +1,38 @@
+// T-Mathematics linear algebra: the knobs of matmul (declared in ops.hpp).
+//
+// matmul follows NumPy: 1-D x 1-D is a dot product (0-d result); a 1-D first
+// operand gets a 1 prepended, a 1-D second operand a 1 appended, and the added
+// dimension is removed from the result; the dimensions before the last two are
+// batch dimensions and broadcast. A 0-d operand, inner dimensions that differ
+// or batch dimensions that do not broadcast are Error(InvalidArgument) naming
+// "matmul" and both shapes. The result has the promoted dtype (dtype.hpp),
+// except bool x bool, which counts in i64 (NumPy would give a logical bool).
+//
+// Kernels by dtype:
+//   f32, f64   OpenBLAS sgemm/dgemm per batch matrix; a matrix whose rows or
+//              columns are contiguous is passed as it is (transposed views too),
+//              other layouts are copied first. Batch dimensions the second
+//              operand broadcasts over are folded into the rows when the first
+//              operand's layout allows it (one large GEMM).
+//   bf16       our own blocked GEMM on AVX512-BF16 (vdpbf16ps) when the CPU has
+//              it, else the portable path: convert to f32, sgemm, round back.
+//              Both accumulate in f32 and round the result to bf16 once.
+//   f16        convert to f32, sgemm, round back to f16.
+//   integers   exact, wrapping in the result type; products and sums in 64 bits.
+#pragma once
+
+namespace miso::tmath {
+
+// Which bf16 GEMM kernel matmul uses. Auto: Avx512 when bf16_dot_available(),
+// else Portable. The setting is process-wide (an atomic), meant for tests and
+// benchmarks that compare the two.
+enum class Bf16Kernel { Auto, Avx512, Portable };
+
+// True when the CPU runs AVX512-BF16 (checked once, with __builtin_cpu_supports).
+bool bf16_dot_available() noexcept;
+
+// Forces a kernel. Avx512 on a CPU without AVX512-BF16 is Error(InvalidArgument).
+void set_bf16_kernel(Bf16Kernel kernel);
+Bf16Kernel bf16_kernel() noexcept;  // the setting (Auto unless set)
+
+}  // namespace miso::tmath
