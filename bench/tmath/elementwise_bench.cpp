@@ -8,6 +8,7 @@
 #include <Eigen/Core>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <unsupported/Eigen/SpecialFunctions>
@@ -72,6 +73,18 @@ void BM_Miso_LazyGeluChain(benchmark::State& state) {
 }
 BENCHMARK(BM_Miso_LazyGeluChain)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// A chain with little arithmetic per byte: the engine's own overhead against
+// the copy (achieved bandwidth of fused elementwise work).
+void BM_Miso_LazyAffineChain(benchmark::State& state) {
+  Lazy x(input());
+  for (auto _ : state) {
+    Tensor y = (miso::tmath::maximum(x * kA + kB, miso::tmath::constant(0.0)) * kC).eval();
+    benchmark::DoNotOptimize(y.raw_data());
+  }
+  bytes(state, kN);
+}
+BENCHMARK(BM_Miso_LazyAffineChain)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 void BM_Miso_EagerGeluChain(benchmark::State& state) {
   const Tensor& x = input();
   for (auto _ : state) {
@@ -97,8 +110,11 @@ BENCHMARK(BM_Eigen_GeluChain)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // NumPy in a python3 process, timed there (the array is made there too).
 void BM_Numpy_GeluChain(benchmark::State& state) {
-  const char* script =
-      "python3 -c \"import time, math, numpy as np\n"
+  // The first python3 that has NumPy (a pyenv python3 on PATH may lack it).
+  static const std::string python =
+      std::system("python3 -c 'import numpy' >/dev/null 2>&1") == 0 ? "python3" : "/usr/bin/python3";
+  const std::string script = python +
+      " -c \"import time, math, numpy as np\n"
       "x = np.random.default_rng(1).uniform(-3, 3, 100000000).astype(np.float32)\n"
       "def erf(v):\n"
       " try:\n  from scipy.special import erf as e\n  return e(v)\n except Exception:\n  pass\n"
@@ -111,7 +127,7 @@ void BM_Numpy_GeluChain(benchmark::State& state) {
       "y = np.float32(0.5) * z * (np.float32(1) + erf(z * np.float32(0.70710678))) * np.float32(0.75)\n"
       "print(time.perf_counter() - t)\" 2>/dev/null";
   for (auto _ : state) {
-    FILE* p = popen(script, "r");
+    FILE* p = popen(script.c_str(), "r");
     double seconds = -1;
     if (p != nullptr) {
       if (std::fscanf(p, "%lf", &seconds) != 1) seconds = -1;

@@ -184,6 +184,23 @@ TEST(Tensor, CopyIntoBroadcastsAndWritesThroughViews) {
   EXPECT_NE(msg.find("[3, 1, 4]"), std::string::npos) << msg;
 }
 
+TEST(Device, CpuIsSynchronous) {
+  EXPECT_STREQ(name(Device::Cpu), "cpu");
+  Tensor t = ones({4});
+  EXPECT_EQ(t.device(), Device::Cpu);
+  EXPECT_EQ(t.storage()->device(), Device::Cpu);
+  EXPECT_NO_THROW(synchronize());
+  EXPECT_THROW(synchronize(static_cast<Device>(7)), Error);
+  EXPECT_EQ(t.at({3}), 1.0);  // the result was complete when ones() returned
+}
+
+TEST(Tensor, EmptyTensorsAreContiguous) {
+  Tensor e = Tensor::empty({3, 0, 2});
+  EXPECT_TRUE(e.is_contiguous());
+  EXPECT_EQ(e.contiguous().storage(), e.storage());
+  EXPECT_EQ(e.numel(), 0);
+}
+
 TEST(Tensor, ElementAccessAndErrors) {
   Tensor t = iota234(DType::I64);
   EXPECT_EQ(t.at({1, 2, 3}), 23.0);

@@ -16,6 +16,19 @@ namespace {
 [[noreturn]] void fail(const std::string& message) { throw Error(Error::Kind::InvalidArgument, message); }
 }  // namespace
 
+// --- devices ------------------------------------------------------------------------
+const char* name(Device device) noexcept {
+  switch (device) {
+    case Device::Cpu: return "cpu";
+  }
+  return "?";
+}
+
+void synchronize(Device device) {
+  MISO_PROFILE_SCOPE("tmath.synchronize");
+  if (device != Device::Cpu) fail("synchronize: device " + std::to_string(static_cast<int>(device)) + " is not in this build");
+}
+
 // --- storage and shapes -----------------------------------------------------------
 Storage::Storage(std::size_t bytes, Device device)
     : data_(MemoryPool::global().allocate(bytes)), bytes_(bytes), device_(device) {}

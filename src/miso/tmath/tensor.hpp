@@ -19,9 +19,18 @@ namespace miso::tmath {
 
 using Shape = std::vector<std::int64_t>;
 
-// The device a tensor's memory lives on. Only the CPU exists today; operations
-// on other devices will synchronise only where an API says so.
+// The device a tensor's memory lives on. Only the CPU exists today. CPU
+// operations are synchronous: a function returns with its result complete. A
+// device with queues (CUDA, its own issue) returns with work in flight, and
+// then exactly two things wait for it: synchronize(), and reading elements on
+// the host (item, at, to_vector, to_string), which synchronize first. No other
+// call waits behind the caller's back.
 enum class Device : std::uint8_t { Cpu };
+const char* name(Device device) noexcept;
+// Waits until the work queued on `device` has finished (on the CPU nothing is
+// ever queued, so it returns at once); throws Error for a device this build
+// does not have.
+void synchronize(Device device = Device::Cpu);
 
 // A block of pooled memory. Tensors share it through a shared_ptr.
 class Storage {
