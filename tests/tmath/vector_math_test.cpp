@@ -107,6 +107,21 @@ TEST_P(VectorMath, SpecialValuesAndEveryTailLength) {
   }
 }
 
+TEST_P(VectorMath, StreamCopyCopiesEveryAlignmentAndLength) {
+  std::vector<float> src(300), dst(300);
+  for (std::size_t i = 0; i < src.size(); ++i) src[i] = static_cast<float>(i) * 0.5f + 1.0f;
+  for (std::size_t offset = 0; offset < 17; ++offset) {
+    for (std::int64_t n : {0, 1, 7, 16, 17, 63, 64, 65, 200}) {
+      std::fill(dst.begin(), dst.end(), -1.0f);
+      stream_copy(dst.data() + offset, src.data() + 3, n);
+      for (std::size_t i = 0; i < dst.size(); ++i) {
+        bool inside = i >= offset && i < offset + static_cast<std::size_t>(n);
+        ASSERT_EQ(dst[i], inside ? src[i - offset + 3] : -1.0f) << offset << " " << n << " " << i;
+      }
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(EveryIsa, VectorMath, ::testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx512),
                          [](const auto& param_info) { return std::string(name(param_info.param)); });
 

@@ -172,4 +172,28 @@ inline void unary_block(UnaryOp op, const C* a, C* o, std::int64_t n) {
   }
 }
 
+// The f32 kernels compiled three times (AVX-512, AVX2, baseline x86-64) and
+// chosen by the CPU when the program loads (GCC function multiversioning), so
+// the hottest type runs 16 lanes wide while the library stays portable.
+void binary_block_f32(BinaryOp op, const float* a, const float* b, float* o, std::int64_t n);
+void unary_block_f32(UnaryOp op, const float* a, float* o, std::int64_t n);
+
+template <typename C>
+inline void apply_binary(BinaryOp op, const C* a, const C* b, C* o, std::int64_t n) {
+  if constexpr (std::is_same_v<C, float>) {
+    binary_block_f32(op, a, b, o, n);
+  } else {
+    binary_block<C>(op, a, b, o, n);
+  }
+}
+
+template <typename C>
+inline void apply_unary(UnaryOp op, const C* a, C* o, std::int64_t n) {
+  if constexpr (std::is_same_v<C, float>) {
+    unary_block_f32(op, a, o, n);
+  } else {
+    unary_block<C>(op, a, o, n);
+  }
+}
+
 }  // namespace miso::tmath::detail

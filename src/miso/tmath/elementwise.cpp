@@ -13,9 +13,7 @@ namespace miso::tmath {
 
 namespace {
 
-using detail::binary_block;
 using detail::is_float_function;
-using detail::unary_block;
 
 [[noreturn]] void fail(const std::string& message) { throw Error(Error::Kind::InvalidArgument, message); }
 
@@ -91,7 +89,7 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
           const C* y = detail::load<C>(ptrs[2] + off * inner[2], bt, inner[2], m, bbuf);
           std::byte* dst = ptrs[0] + off * inner[0];
           C* o = detail::output_slot<C>(dst, ot, inner[0], obuf);
-          binary_block<C>(op, x, y, o, m);
+          detail::apply_binary<C>(op, x, y, o, m);
           detail::store<C>(dst, ot, inner[0], m, o);
         }
       });
@@ -118,7 +116,7 @@ Tensor unary(UnaryOp op, const Tensor& a) {
           const C* x = detail::load<C>(ptrs[1] + off * inner[1], at, inner[1], m, abuf);
           std::byte* dst = ptrs[0] + off * inner[0];
           C* o = detail::output_slot<C>(dst, ot, inner[0], obuf);
-          unary_block<C>(op, x, o, m);
+          detail::apply_unary<C>(op, x, o, m);
           detail::store<C>(dst, ot, inner[0], m, o);
         }
       });

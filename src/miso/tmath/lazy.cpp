@@ -14,6 +14,7 @@
 #include "miso/profiler/span.hpp"
 #include "miso/tmath/block_ops.hpp"
 #include "miso/tmath/kernels.hpp"
+#include "miso/tmath/vector_math.hpp"
 
 namespace miso::tmath {
 
@@ -261,11 +262,11 @@ const C* run_block(const Plan& plan, Registers<C>& regs, const std::vector<const
         break;
       }
       case Code::Unary:
-        detail::unary_block<C>(static_cast<UnaryOp>(in.op), regs.value[static_cast<std::size_t>(in.a)], target, m);
+        detail::apply_unary<C>(static_cast<UnaryOp>(in.op), regs.value[static_cast<std::size_t>(in.a)], target, m);
         regs.value[dst] = target;
         break;
       case Code::Binary:
-        detail::binary_block<C>(static_cast<BinaryOp>(in.op), regs.value[static_cast<std::size_t>(in.a)],
+        detail::apply_binary<C>(static_cast<BinaryOp>(in.op), regs.value[static_cast<std::size_t>(in.a)],
                                 regs.value[static_cast<std::size_t>(in.b)], target, m);
         regs.value[dst] = target;
         break;
@@ -282,6 +283,9 @@ const C* run_block(const Plan& plan, Registers<C>& regs, const std::vector<const
   }
   return regs.value[static_cast<std::size_t>(plan.result)];
 }
+
+// Results at least this large are written with streaming stores.
+constexpr std::int64_t kStreamingBytes = std::int64_t{64} << 20;
 
 bool is_elementwise(const Node& n) { return n.kind != Kind::Input && n.kind != Kind::Reduce; }
 
@@ -383,6 +387,7 @@ class Evaluator {
     for (const Tensor& l : leaves) operands.push_back(&l);
     DynLoop loop = make_dyn_loop(root.shape, operands);
     const DType ot = out.dtype();
+    const bool streaming = static_cast<std::int64_t>(out.nbytes()) >= kStreamingBytes;
     detail::visit_compute(plan->compute, [&](auto tag) {
       using C = typename decltype(tag)::type;
       detail::parallel_range(out.numel(), detail::kMinParallel, [&](std::int64_t begin, std::int64_t end) {
@@ -393,9 +398,15 @@ class Evaluator {
           for (std::int64_t off = 0; off < n; off += detail::kBlock) {
             std::int64_t m = std::min(detail::kBlock, n - off);
             std::byte* dst = p[0] + off * in[0];
-            C* direct = ot == dtype_of<C>() && in[0] == static_cast<std::int64_t>(sizeof(C)) ? reinterpret_cast<C*>(dst)
-                                                                                           : nullptr;
-            const C* r = run_block<C>(*plan, regs, t.leaves, p, in, 1, off, m, direct);
+            const bool same = ot == dtype_of<C>() && in[0] == static_cast<std::int64_t>(sizeof(C));
+            if constexpr (std::is_same_v<C, float>) {
+              if (same && streaming) {  // a result far larger than the caches: no read-for-ownership
+                const C* r = run_block<C>(*plan, regs, t.leaves, p, in, 1, off, m);
+                vmath::stream_copy(reinterpret_cast<float*>(dst), r, m);
+                continue;
+              }
+            }
+            const C* r = run_block<C>(*plan, regs, t.leaves, p, in, 1, off, m, same ? reinterpret_cast<C*>(dst) : nullptr);
             detail::store<C>(dst, ot, in[0], m, r);
           }
         });

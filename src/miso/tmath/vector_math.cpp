@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstring>
 
 namespace miso::tmath::vmath {
 
@@ -25,10 +26,13 @@ void s_sigmoid(const float* x, float* y, std::int64_t n) noexcept {
 void s_gelu(const float* x, float* y, std::int64_t n) noexcept {
   for (std::int64_t i = 0; i < n; ++i) y[i] = 0.5f * x[i] * std::erfc(-x[i] * 0.70710678118654752f);
 }
+void s_stream_copy(float* dst, const float* src, std::int64_t n) noexcept {
+  std::memcpy(dst, src, static_cast<std::size_t>(n) * sizeof(float));
+}
 }  // namespace
 
 const Kernels& scalar_kernels() noexcept {
-  static const Kernels k{s_exp, s_log, s_tanh, s_erf, s_sigmoid, s_gelu};
+  static const Kernels k{s_exp, s_log, s_tanh, s_erf, s_sigmoid, s_gelu, s_stream_copy};
   return k;
 }
 }  // namespace detail
@@ -81,5 +85,6 @@ void tanh(const float* x, float* y, std::int64_t n) noexcept { active().tanh(x, 
 void erf(const float* x, float* y, std::int64_t n) noexcept { active().erf(x, y, n); }
 void sigmoid(const float* x, float* y, std::int64_t n) noexcept { active().sigmoid(x, y, n); }
 void gelu(const float* x, float* y, std::int64_t n) noexcept { active().gelu(x, y, n); }
+void stream_copy(float* dst, const float* src, std::int64_t n) noexcept { active().stream_copy(dst, src, n); }
 
 }  // namespace miso::tmath::vmath

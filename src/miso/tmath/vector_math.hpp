@@ -26,6 +26,12 @@ void erf(const float* x, float* y, std::int64_t n) noexcept;
 void sigmoid(const float* x, float* y, std::int64_t n) noexcept;  // 1 / (1 + exp(-x))
 void gelu(const float* x, float* y, std::int64_t n) noexcept;     // x/2 * erfc(-x/sqrt(2))
 
+// dst[i] = src[i] for i < n with non-temporal (streaming) stores where dst is
+// 64-byte aligned: the stores bypass the cache and skip the read-for-ownership,
+// so writing a large result costs one pass over memory instead of two. Ends
+// with a store fence. For results far larger than the caches.
+void stream_copy(float* dst, const float* src, std::int64_t n) noexcept;
+
 namespace detail {
 // One table of kernels per instruction set.
 struct Kernels {
@@ -35,6 +41,7 @@ struct Kernels {
   void (*erf)(const float*, float*, std::int64_t) noexcept;
   void (*sigmoid)(const float*, float*, std::int64_t) noexcept;
   void (*gelu)(const float*, float*, std::int64_t) noexcept;
+  void (*stream_copy)(float*, const float*, std::int64_t) noexcept;
 };
 const Kernels& scalar_kernels() noexcept;
 const Kernels& avx2_kernels() noexcept;    // call only where the CPU has AVX2 and FMA

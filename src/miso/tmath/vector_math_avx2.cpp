@@ -2,6 +2,8 @@
 #include <immintrin.h>
 #include <sleef.h>
 
+#include <cstdint>
+
 #include <cstring>
 
 #include "miso/tmath/vector_math.hpp"
@@ -75,10 +77,22 @@ void v_gelu(const float* x, float* y, std::int64_t n) noexcept {
   });
 }
 
+void v_stream_copy(float* dst, const float* src, std::int64_t n) noexcept {
+  std::int64_t i = 0;
+  // Scalar stores up to the first aligned address, then streaming vectors.
+  while (i < n && (reinterpret_cast<std::uintptr_t>(dst + i) % 32) != 0) {
+    dst[i] = src[i];
+    ++i;
+  }
+  for (; i + 8 <= n; i += 8) _mm256_stream_ps(dst + i, _mm256_loadu_ps(src + i));
+  for (; i < n; ++i) dst[i] = src[i];
+  _mm_sfence();
+}
+
 }  // namespace
 
 const Kernels& avx2_kernels() noexcept {
-  static const Kernels k{v_exp, v_log, v_tanh, v_erf, v_sigmoid, v_gelu};
+  static const Kernels k{v_exp, v_log, v_tanh, v_erf, v_sigmoid, v_gelu, v_stream_copy};
   return k;
 }
 

@@ -5,6 +5,8 @@
 #include <immintrin.h>
 #include <sleef.h>
 
+#include <cstdint>
+
 #include "miso/tmath/vector_math.hpp"
 
 namespace miso::tmath::vmath::detail {
@@ -96,10 +98,22 @@ void v_gelu(const float* x, float* y, std::int64_t n) noexcept {
   });
 }
 
+void v_stream_copy(float* dst, const float* src, std::int64_t n) noexcept {
+  std::int64_t i = 0;
+  // Scalar stores up to the first aligned address, then streaming vectors.
+  while (i < n && (reinterpret_cast<std::uintptr_t>(dst + i) % 64) != 0) {
+    dst[i] = src[i];
+    ++i;
+  }
+  for (; i + 16 <= n; i += 16) _mm512_stream_ps(dst + i, _mm512_loadu_ps(src + i));
+  for (; i < n; ++i) dst[i] = src[i];
+  _mm_sfence();
+}
+
 }  // namespace
 
 const Kernels& avx512_kernels() noexcept {
-  static const Kernels k{v_exp, v_log, v_tanh, v_erf, v_sigmoid, v_gelu};
+  static const Kernels k{v_exp, v_log, v_tanh, v_erf, v_sigmoid, v_gelu, v_stream_copy};
   return k;
 }
 
