@@ -31,6 +31,7 @@ TEST(MemoryPool, ClassSizesArePowersOfTwoThenQuarterSteps) {
       ASSERT_LE(static_cast<double>(c), static_cast<double>(n) * 1.25 + 1);
     }
     ASSERT_EQ(MemoryPool::class_size(c), c);  // a class size is its own class
+    ASSERT_EQ(MemoryPool::size_of_class(MemoryPool::class_index(n)), c) << n;
   }
 }
 
@@ -60,6 +61,19 @@ TEST(MemoryPool, ReusesFreedBlocksAlignedAndCountsThem) {
   pool.reset_peak();
   EXPECT_EQ(pool.stats().peak_in_use_bytes, 0u);
   pool.trim();
+  EXPECT_EQ(pool.stats().cached_bytes, 0u);
+}
+
+TEST(MemoryPool, LargeBlocksAreHugePageAligned) {
+  MemoryPool pool;
+  const std::size_t n = (std::size_t{3} << 20) + 5;
+  void* a = pool.allocate(n);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(a) % (std::size_t{2} << 20), 0u);
+  std::memset(a, 1, n);
+  pool.deallocate(a, n);
+  EXPECT_EQ(pool.allocate(n), a);  // cached and reused
+  pool.deallocate(a, n);
+  pool.trim();  // frees with the alignment it was allocated with (ASan checks)
   EXPECT_EQ(pool.stats().cached_bytes, 0u);
 }
 

@@ -4,6 +4,8 @@
 #include <mutex>
 #include <new>
 
+#include <sys/mman.h>
+
 #include "miso/core/memory.hpp"
 
 namespace miso::tmath {
@@ -52,12 +54,33 @@ std::size_t MemoryPool::class_index(std::size_t bytes) noexcept {
   return idx < kClasses ? idx : kClasses;  // kClasses: too large to cache
 }
 
-void* MemoryPool::system_allocate(std::size_t bytes) {
-  core::memory::TagScope scope(tmath_tag());
-  return ::operator new(bytes, std::align_val_t{kAlignment});
+// Blocks of at least this size are aligned to it and marked for transparent
+// huge pages: a 400 MB tensor then takes 200 page faults instead of 100 000, and
+// streaming through it misses the TLB 512 times less often.
+constexpr std::size_t kHugePage = std::size_t{2} << 20;
+
+std::align_val_t alignment_for(std::size_t bytes) noexcept {
+  return std::align_val_t{bytes >= kHugePage ? kHugePage : kAlignment};
 }
 
-void MemoryPool::system_free(void* block, std::size_t) noexcept { ::operator delete(block, std::align_val_t{kAlignment}); }
+std::size_t MemoryPool::size_of_class(std::size_t index) noexcept {
+  const std::size_t pow2_classes = static_cast<std::size_t>(std::countr_zero(kPow2Limit) - std::countr_zero(kMinClass));
+  if (index <= pow2_classes) return kMinClass << index;
+  const std::size_t q = index - pow2_classes - 1;
+  const std::size_t pow2 = std::size_t{1} << (16 + q / 4);
+  return pow2 + (q % 4) * (pow2 / 4);
+}
+
+void* MemoryPool::system_allocate(std::size_t bytes) {
+  core::memory::TagScope scope(tmath_tag());
+  void* block = ::operator new(bytes, alignment_for(bytes));
+#if defined(MADV_HUGEPAGE)
+  if (bytes >= kHugePage) (void)::madvise(block, bytes / kHugePage * kHugePage, MADV_HUGEPAGE);  // advice only
+#endif
+  return block;
+}
+
+void MemoryPool::system_free(void* block, std::size_t bytes) noexcept { ::operator delete(block, alignment_for(bytes)); }
 
 void* MemoryPool::allocate(std::size_t bytes) {
   const std::size_t size = class_size(bytes);
@@ -124,8 +147,8 @@ void MemoryPool::trim() noexcept {
     stats_.cached_bytes = 0;
     cached_gauge_.set(0);
   }
-  for (auto& list : blocks) {
-    for (void* b : list) system_free(b, 0);
+  for (std::size_t idx = 0; idx < blocks.size(); ++idx) {
+    for (void* b : blocks[idx]) system_free(b, size_of_class(idx));
   }
 }
 

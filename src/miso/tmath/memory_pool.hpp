@@ -1,7 +1,8 @@
 // The tensor memory pool: a size-class caching allocator. Blocks are 64-byte
 // aligned; a freed block goes to its class's free list and the next request of
 // that class takes it back, so after warm-up the hot path never reaches the
-// system allocator. Blocks come from the system under the memory tag "tmath"
+// system allocator. Blocks of 2 MiB and more are 2 MiB aligned and advised for
+// transparent huge pages. Blocks come from the system under the memory tag "tmath"
 // (miso::core memory accounting), and the pool publishes its own figures as
 // profiler gauges tmath.pool.in_use and tmath.pool.cached.
 #pragma once
@@ -50,9 +51,11 @@ class MemoryPool {
   // The size class of a request: powers of two up to 64 KiB, then steps of a
   // quarter of the power of two below (at most 25% slack).
   static std::size_t class_size(std::size_t bytes) noexcept;
+  // The free list a request goes to (kClasses: too large to cache), and back.
+  static std::size_t class_index(std::size_t bytes) noexcept;
+  static std::size_t size_of_class(std::size_t index) noexcept;
 
  private:
-  static std::size_t class_index(std::size_t bytes) noexcept;
   void* system_allocate(std::size_t bytes);
   static void system_free(void* block, std::size_t bytes) noexcept;
 
