@@ -58,8 +58,17 @@ inline C int_pow(C base, C exponent) noexcept {
   return result;
 }
 
+// One operand repeated: index it like an array (the loops then broadcast it
+// from a register instead of reading a filled buffer).
 template <typename C>
-inline void binary_block(BinaryOp op, const C* a, const C* b, C* o, std::int64_t n) {
+struct Splat {
+  C value;
+  C operator[](std::int64_t) const noexcept { return value; }
+};
+
+// o[i] = a[i] op b[i]; A and B are `const C*` or Splat<C>.
+template <typename C, typename A, typename B>
+inline void binary_apply(BinaryOp op, A a, B b, C* o, std::int64_t n) {
   switch (op) {
     case BinaryOp::Add:
       for (std::int64_t i = 0; i < n; ++i) o[i] = wrap_add(a[i], b[i]);
@@ -107,6 +116,11 @@ inline void binary_block(BinaryOp op, const C* a, const C* b, C* o, std::int64_t
       for (std::int64_t i = 0; i < n; ++i) o[i] = a[i] >= b[i] ? C(1) : C(0);
       break;
   }
+}
+
+template <typename C>
+inline void binary_block(BinaryOp op, const C* a, const C* b, C* o, std::int64_t n) {
+  binary_apply<C>(op, a, b, o, n);
 }
 
 template <typename C>
@@ -176,6 +190,8 @@ inline void unary_block(UnaryOp op, const C* a, C* o, std::int64_t n) {
 // chosen by the CPU when the program loads (GCC function multiversioning), so
 // the hottest type runs 16 lanes wide while the library stays portable.
 void binary_block_f32(BinaryOp op, const float* a, const float* b, float* o, std::int64_t n);
+void binary_scalar_rhs_f32(BinaryOp op, const float* a, float b, float* o, std::int64_t n);
+void binary_scalar_lhs_f32(BinaryOp op, float a, const float* b, float* o, std::int64_t n);
 void unary_block_f32(UnaryOp op, const float* a, float* o, std::int64_t n);
 
 template <typename C>
@@ -184,6 +200,25 @@ inline void apply_binary(BinaryOp op, const C* a, const C* b, C* o, std::int64_t
     binary_block_f32(op, a, b, o, n);
   } else {
     binary_block<C>(op, a, b, o, n);
+  }
+}
+
+// a op b with b (rhs) or a (lhs) one value.
+template <typename C>
+inline void apply_binary_rhs(BinaryOp op, const C* a, C b, C* o, std::int64_t n) {
+  if constexpr (std::is_same_v<C, float>) {
+    binary_scalar_rhs_f32(op, a, b, o, n);
+  } else {
+    binary_apply<C>(op, a, Splat<C>{b}, o, n);
+  }
+}
+
+template <typename C>
+inline void apply_binary_lhs(BinaryOp op, C a, const C* b, C* o, std::int64_t n) {
+  if constexpr (std::is_same_v<C, float>) {
+    binary_scalar_lhs_f32(op, a, b, o, n);
+  } else {
+    binary_apply<C>(op, Splat<C>{a}, b, o, n);
   }
 }
 

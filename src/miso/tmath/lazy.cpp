@@ -53,7 +53,9 @@ void append(std::string& s, std::initializer_list<std::string_view> parts) {
 NodePtr make(Node n) { return std::make_shared<const Node>(std::move(n)); }
 
 // ---- the compiled form ----------------------------------------------------------
-enum class Code : std::uint8_t { Leaf, Const, Unary, Binary, Where };
+// BinaryConstA/B: a binary operation whose first/second operand is constant
+// number `index` (broadcast from a register, not read from a filled buffer).
+enum class Code : std::uint8_t { Leaf, Const, Unary, Binary, Where, BinaryConstA, BinaryConstB };
 
 struct Instr {
   Code code = Code::Leaf;
@@ -234,9 +236,11 @@ struct Registers {
   // behind unrelated stores).
   static constexpr std::size_t kStride = detail::kBlock + 96 / sizeof(C) + 16;
   C* buffer(int r) { return storage.data() + static_cast<std::size_t>(r) * kStride; }
+  std::vector<C> constant;  // every constant of the kernel, converted
   Registers(const Plan& plan, const std::vector<double>& constants)
       : storage(static_cast<std::size_t>(plan.registers) * kStride),
         value(static_cast<std::size_t>(plan.registers), nullptr) {
+    for (double c : constants) constant.push_back(convert<C>(c));
     for (const Instr& in : plan.code) {
       if (in.code != Code::Const) continue;
       C v = convert<C>(constants[static_cast<std::size_t>(in.index)]);
@@ -273,6 +277,16 @@ const C* run_block(const Plan& plan, Registers<C>& regs, const std::vector<const
       case Code::Binary:
         detail::apply_binary<C>(static_cast<BinaryOp>(in.op), regs.value[static_cast<std::size_t>(in.a)],
                                 regs.value[static_cast<std::size_t>(in.b)], target, m);
+        regs.value[dst] = target;
+        break;
+      case Code::BinaryConstA:
+        detail::apply_binary_lhs<C>(static_cast<BinaryOp>(in.op), regs.constant[static_cast<std::size_t>(in.index)],
+                                    regs.value[static_cast<std::size_t>(in.a)], target, m);
+        regs.value[dst] = target;
+        break;
+      case Code::BinaryConstB:
+        detail::apply_binary_rhs<C>(static_cast<BinaryOp>(in.op), regs.value[static_cast<std::size_t>(in.a)],
+                                    regs.constant[static_cast<std::size_t>(in.index)], target, m);
         regs.value[dst] = target;
         break;
       case Code::Where: {
@@ -328,6 +342,17 @@ class Evaluator {
         in.index = static_cast<int>(t.constants.size());
         t.constants.push_back(n.value);
         append(t.key, {"C", name(n.dtype), ";"});
+      } else if (n.kind == Kind::Binary && (n.args[0]->kind == Kind::Constant) != (n.args[1]->kind == Kind::Constant)) {
+        const bool first_is_constant = n.args[0]->kind == Kind::Constant;
+        const Node& constant = first_is_constant ? *n.args[0] : *n.args[1];
+        t.compute = promote(t.compute, constant.dtype);
+        in.a = self(self, first_is_constant ? *n.args[1] : *n.args[0]);
+        in.code = first_is_constant ? Code::BinaryConstA : Code::BinaryConstB;
+        in.index = static_cast<int>(t.constants.size());
+        t.constants.push_back(constant.value);
+        in.op = n.op;
+        append(t.key, {std::to_string(static_cast<int>(in.code)), ".", std::to_string(in.op), "(", std::to_string(in.a),
+                       ",C", name(constant.dtype), ");"});
       } else {
         in.a = self(self, *n.args[0]);
         if (n.args.size() > 1) in.b = self(self, *n.args[1]);
