@@ -230,16 +230,25 @@ template <typename C>
 struct Registers {
   std::vector<C> storage;
   std::vector<const C*> value;
-  // Registers are staggered by a cache line and a half (kStride is not a
-  // multiple of 4 KiB) so that block r of one register and the same block of
-  // another, or of an input, do not alias in the L1 (4K aliasing stalls loads
-  // behind unrelated stores).
-  static constexpr std::size_t kStride = detail::kBlock + 96 / sizeof(C) + 16;
-  C* buffer(int r) { return storage.data() + static_cast<std::size_t>(r) * kStride; }
+  // Where the registers sit modulo 4 KiB matters: a load is stalled behind an
+  // unrelated earlier store whose address matches it in the low 12 bits (4K
+  // aliasing), and a block pass loads one array while storing another at the
+  // same offsets. Large inputs start on 4 KiB boundaries (the pool aligns
+  // them), so registers start at 512 + 1024 r bytes past one: every pair of
+  // streams in a pass stays at least 512 bytes apart.
+  static constexpr std::size_t kPage = 4096;
+  static constexpr std::size_t kStrideBytes = (detail::kBlock * sizeof(C) + kPage - 1) / kPage * kPage + 1024;
+  C* base = nullptr;
+  C* buffer(int r) {
+    return reinterpret_cast<C*>(reinterpret_cast<std::byte*>(base) + static_cast<std::size_t>(r) * kStrideBytes);
+  }
   std::vector<C> constant;  // every constant of the kernel, converted
   Registers(const Plan& plan, const std::vector<double>& constants)
-      : storage(static_cast<std::size_t>(plan.registers) * kStride),
+      : storage((static_cast<std::size_t>(plan.registers) * kStrideBytes + 2 * kPage) / sizeof(C)),
         value(static_cast<std::size_t>(plan.registers), nullptr) {
+    auto address = reinterpret_cast<std::uintptr_t>(storage.data());
+    std::uintptr_t aligned = (address + kPage - 1) / kPage * kPage + 512;
+    base = reinterpret_cast<C*>(reinterpret_cast<std::byte*>(storage.data()) + (aligned - address));
     for (double c : constants) constant.push_back(convert<C>(c));
     for (const Instr& in : plan.code) {
       if (in.code != Code::Const) continue;
