@@ -156,6 +156,15 @@ void BM_Miso_LazySumAll(benchmark::State& state) {
 }
 BENCHMARK(BM_Miso_LazySumAll)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// Sums over the leading and the trailing axis of a [10^4, 10^4] view.
+void BM_Miso_SumAxis(benchmark::State& state) {
+  Tensor x = input().reshape({10000, 10000});
+  const std::int64_t axis = state.range(0);
+  for (auto _ : state) benchmark::DoNotOptimize(miso::tmath::sum(x, {axis}).raw_data());
+  state.SetBytesProcessed(state.iterations() * kN * 4);
+}
+BENCHMARK(BM_Miso_SumAxis)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 void BM_Eigen_SumAll(benchmark::State& state) {
   Eigen::Map<const Eigen::ArrayXf> x(input().data<float>(), kN);
   for (auto _ : state) benchmark::DoNotOptimize(x.sum());
