@@ -453,3 +453,35 @@ TEST(ReduceColumns, SumAndMeanOverLeadingAxesMatchReference) {
 
 }  // namespace
 }  // namespace miso::tmath
+
+namespace miso::tmath {
+namespace {
+
+TEST(ReduceColumns, MaxMinOverLeadingAxesMatchReferenceAndPropagateNaN) {
+  Generator g(78);
+  for (DType dt : {DType::F32, DType::F64, DType::BF16, DType::I32}) {
+    Tensor x = rand_uniform({5, 9, 700}, g, -100, 100, dt);
+    std::vector<double> v = x.to_vector<double>();
+    std::vector<double> hi(700, -INFINITY), lo(700, INFINITY);
+    for (std::size_t i = 0; i < 45; ++i) {
+      for (std::size_t j = 0; j < 700; ++j) {
+        hi[j] = std::max(hi[j], v[i * 700 + j]);
+        lo[j] = std::min(lo[j], v[i * 700 + j]);
+      }
+    }
+    EXPECT_EQ(max(x, {0, 1}).to_vector<double>(), hi) << name(dt);
+    EXPECT_EQ(min(x, {0, 1}).to_vector<double>(), lo) << name(dt);
+    EXPECT_EQ(max(x, {0, 1}).dtype(), dt);
+  }
+  Tensor f = rand_uniform({4, 64}, g);
+  copy_into(f.select(0, 2).slice(0, 5, 6), full({1}, NAN));
+  std::vector<double> m = max(f, {0}).to_vector<double>();
+  std::vector<double> n = min(f, {0}).to_vector<double>();
+  for (std::size_t j = 0; j < 64; ++j) {
+    EXPECT_EQ(std::isnan(m[j]), j == 5) << j;
+    EXPECT_EQ(std::isnan(n[j]), j == 5) << j;
+  }
+}
+
+}  // namespace
+}  // namespace miso::tmath

@@ -347,6 +347,50 @@ void require_nonempty(const Plan& plan, const Tensor& a, const std::vector<std::
   }
 }
 
+// max/min with the kept axes innermost and contiguous: rows folded into per-
+// column values and NaN flags, as column_sums does for sums. Returns false when
+// the layout does not fit.
+template <typename S, bool kMax>
+bool column_extremes(const Plan& plan, S* dst) {
+  using E = Extreme<S, kMax>;
+  using V = typename E::V;
+  if (plan.outer.shape.size() != 1 || plan.outer.strides[0][0] != static_cast<std::int64_t>(sizeof(S))) return false;
+  if (plan.count < 2 || plan.outputs < 16) return false;
+  const std::int64_t outputs = plan.outputs, count = plan.count;
+  const auto slots = static_cast<std::int64_t>(nexus::Executor::global().concurrency());
+  const std::int64_t width_max = std::clamp<std::int64_t>((outputs + 2 * slots - 1) / (2 * slots), 512, 8192);
+  const std::int64_t blocks = (outputs + width_max - 1) / width_max;
+  const std::int64_t min_blocks =
+      std::max<std::int64_t>(1, detail::kMinParallel / std::max<std::int64_t>(1, width_max * count));
+  detail::parallel_range(blocks, min_blocks, [&](std::int64_t b0, std::int64_t b1) {
+    std::vector<V> value(static_cast<std::size_t>(width_max));
+    std::vector<int> nan(static_cast<std::size_t>(width_max));
+    for (std::int64_t b = b0; b < b1; ++b) {
+      const std::int64_t first = b * width_max, width = std::min(width_max, outputs - first);
+      std::fill(value.begin(), value.begin() + width, E::identity());
+      std::fill(nan.begin(), nan.begin() + width, 0);
+      inner_runs(plan.inner, plan.base + first * static_cast<std::int64_t>(sizeof(S)), 0, count,
+                 [&](const std::byte* p, std::int64_t stride, std::int64_t len, std::int64_t) {
+                   for (std::int64_t r = 0; r < len; ++r) {
+                     const S* row = reinterpret_cast<const S*>(p + r * stride);
+                     for (std::int64_t j = 0; j < width; ++j) {
+                       const V x = convert<V>(row[j]);
+                       if constexpr (std::is_floating_point_v<V>) nan[static_cast<std::size_t>(j)] |= static_cast<int>(x != x);
+                       value[static_cast<std::size_t>(j)] = E::pick(value[static_cast<std::size_t>(j)], x);
+                     }
+                   }
+                 });
+      for (std::int64_t j = 0; j < width; ++j) {
+        E e;
+        e.value = value[static_cast<std::size_t>(j)];
+        e.nan = nan[static_cast<std::size_t>(j)] != 0;
+        dst[first + j] = e.result();
+      }
+    }
+  });
+  return true;
+}
+
 Tensor extreme(const Tensor& a, const std::vector<std::int64_t>& axes, bool keepdims, bool is_max) {
   const char* op = is_max ? "max" : "min";
   require_defined(a, op);
@@ -358,6 +402,7 @@ Tensor extreme(const Tensor& a, const std::vector<std::int64_t>& axes, bool keep
     S* dst = out.data<S>();
     auto go = [&](auto kind) {
       using E = Extreme<S, decltype(kind)::value>;
+      if (column_extremes<S, decltype(kind)::value>(plan, dst)) return;
       reduce_plan<E>(
           plan, [](std::int64_t) { return E{}; },
           [](E& s, const std::byte* p, std::int64_t stride, std::int64_t n, std::int64_t) { s.run(p, stride, n); },
