@@ -37,73 +37,105 @@ struct Loop {
 // Byte strides of `t` broadcast to `shape` (t's shape must broadcast to it).
 std::vector<std::int64_t> broadcast_byte_strides(const Tensor& t, const Shape& shape);
 
+// Drops the size-1 dimensions of `shape` and merges neighbours that are
+// contiguous for every operand; strides[0..operands) (bytes, broadcast to
+// `shape`) are rewritten to match. Returns the coalesced shape.
+Shape coalesce(const Shape& shape, std::vector<std::int64_t>* strides, std::size_t operands);
+
 template <int N>
 Loop<N> make_loop(const Shape& shape, const std::array<const Tensor*, N>& operands) {
   Loop<N> loop;
-  std::array<std::vector<std::int64_t>, N> full;
-  for (int k = 0; k < N; ++k) full[k] = broadcast_byte_strides(*operands[k], shape);
-  // Drop size-1 dimensions, then merge neighbours that are contiguous for all.
-  Shape dims;
-  std::array<std::vector<std::int64_t>, N> st;
-  for (std::size_t d = 0; d < shape.size(); ++d) {
-    if (shape[d] == 1) continue;
-    dims.push_back(shape[d]);
-    for (int k = 0; k < N; ++k) st[k].push_back(full[k][d]);
-  }
-  for (std::size_t d = 0; d < dims.size(); ++d) {
-    if (!loop.shape.empty()) {
-      bool mergeable = true;
-      for (int k = 0; k < N; ++k) mergeable = mergeable && loop.strides[k].back() == st[k][d] * dims[d];
-      if (mergeable) {
-        loop.shape.back() *= dims[d];
-        for (int k = 0; k < N; ++k) loop.strides[k].back() = st[k][d];
-        continue;
-      }
-    }
-    loop.shape.push_back(dims[d]);
-    for (int k = 0; k < N; ++k) loop.strides[k].push_back(st[k][d]);
-  }
-  for (int k = 0; k < N; ++k) {
-    loop.base[k] = static_cast<std::byte*>(operands[k]->raw_data());
-  }
+  for (int k = 0; k < N; ++k) loop.strides[k] = broadcast_byte_strides(*operands[k], shape);
+  loop.shape = coalesce(shape, loop.strides.data(), N);
+  for (int k = 0; k < N; ++k) loop.base[k] = static_cast<std::byte*>(operands[k]->raw_data());
   loop.numel = numel_of(shape);
   return loop;
+}
+
+// A loop like Loop<N> with a number of operands known at run time (the lazy
+// kernels have one per input).
+struct DynLoop {
+  Shape shape;
+  std::vector<std::vector<std::int64_t>> strides;
+  std::vector<std::byte*> base;
+};
+
+inline DynLoop make_dyn_loop(const Shape& shape, const std::vector<const Tensor*>& operands) {
+  DynLoop loop;
+  for (const Tensor* t : operands) {
+    loop.strides.push_back(broadcast_byte_strides(*t, shape));
+    loop.base.push_back(static_cast<std::byte*>(t->raw_data()));
+  }
+  loop.shape = coalesce(shape, loop.strides.data(), operands.size());
+  return loop;
+}
+
+// The walk every strided loop shares: sets ptrs[k] and inner[k] (the byte
+// stride along the run) for each operand and calls fn(n, first) for the
+// consecutive runs along the innermost dimension that cover the linear indices
+// [begin, end), `first` being a run's first linear index. P is std::byte* or
+// const std::byte*.
+template <typename P, typename Fn>
+void walk_runs(const Shape& shape, const std::vector<std::int64_t>* strides, const P* base, std::size_t operands,
+               std::int64_t begin, std::int64_t end, P* ptrs, std::int64_t* inner, Fn&& fn) {
+  if (begin >= end) return;
+  const std::size_t nd = shape.size();
+  if (nd == 0) {
+    for (std::size_t k = 0; k < operands; ++k) {
+      ptrs[k] = base[k];
+      inner[k] = 0;
+    }
+    fn(end - begin, begin);
+    return;
+  }
+  for (std::size_t k = 0; k < operands; ++k) inner[k] = strides[k][nd - 1];
+  std::array<std::int64_t, 8> small{};
+  std::vector<std::int64_t> big;
+  std::int64_t* idx = small.data();
+  if (nd > small.size()) {
+    big.assign(nd, 0);
+    idx = big.data();
+  }
+  std::int64_t rem = begin;
+  for (std::size_t d = nd; d-- > 0;) {
+    idx[d] = rem % shape[d];
+    rem /= shape[d];
+  }
+  const std::int64_t row = shape[nd - 1];
+  while (begin < end) {
+    for (std::size_t k = 0; k < operands; ++k) {
+      std::int64_t off = 0;
+      for (std::size_t d = 0; d < nd; ++d) off += idx[d] * strides[k][d];
+      ptrs[k] = base[k] + off;
+    }
+    const std::int64_t n = std::min(row - idx[nd - 1], end - begin);
+    fn(n, begin);
+    begin += n;
+    idx[nd - 1] += n;
+    for (std::size_t d = nd - 1; d > 0 && idx[d] == shape[d]; --d) {
+      idx[d] = 0;
+      ++idx[d - 1];
+    }
+  }
 }
 
 // fn(std::array<std::byte*, N> ptrs, std::array<std::int64_t, N> inner_byte_strides, std::int64_t n)
 // for consecutive runs covering the linear indices [begin, end).
 template <int N, typename Fn>
 void for_runs(const Loop<N>& loop, std::int64_t begin, std::int64_t end, Fn&& fn) {
-  const std::size_t nd = loop.shape.size();
+  std::array<std::byte*, N> ptrs{};
   std::array<std::int64_t, N> inner{};
-  if (nd == 0) {
-    if (begin < end) fn(loop.base, inner, std::int64_t{1});
-    return;
-  }
-  for (int k = 0; k < N; ++k) inner[k] = loop.strides[k][nd - 1];
-  std::vector<std::int64_t> idx(nd);
-  std::int64_t rem = begin;
-  for (std::size_t d = nd; d-- > 0;) {
-    idx[d] = rem % loop.shape[d];
-    rem /= loop.shape[d];
-  }
-  const std::int64_t row = loop.shape[nd - 1];
-  while (begin < end) {
-    std::array<std::byte*, N> ptrs = loop.base;
-    for (int k = 0; k < N; ++k) {
-      std::int64_t off = 0;
-      for (std::size_t d = 0; d < nd; ++d) off += idx[d] * loop.strides[k][d];
-      ptrs[k] += off;
-    }
-    std::int64_t n = std::min(row - idx[nd - 1], end - begin);
-    fn(ptrs, inner, n);
-    begin += n;
-    idx[nd - 1] += n;
-    for (std::size_t d = nd - 1; d > 0 && idx[d] == loop.shape[d]; --d) {
-      idx[d] = 0;
-      ++idx[d - 1];
-    }
-  }
+  walk_runs(loop.shape, loop.strides.data(), loop.base.data(), N, begin, end, ptrs.data(), inner.data(),
+            [&](std::int64_t n, std::int64_t) { fn(ptrs, inner, n); });
+}
+
+// The same for a DynLoop; ptrs and inner (one entry per operand) are the
+// caller's, so a kernel's inner loop allocates nothing.
+template <typename Fn>
+void dyn_runs(const DynLoop& loop, std::int64_t begin, std::int64_t end, std::vector<std::byte*>& ptrs,
+              std::vector<std::int64_t>& inner, Fn&& fn) {
+  walk_runs(loop.shape, loop.strides.data(), loop.base.data(), loop.base.size(), begin, end, ptrs.data(), inner.data(),
+            [&](std::int64_t n, std::int64_t) { fn(ptrs, inner, n); });
 }
 
 // Runs body(begin, end) over [0, numel) on the executor when large enough.

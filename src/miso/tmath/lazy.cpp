@@ -157,74 +157,6 @@ std::shared_ptr<const Plan> compile(const Trace& t) {
   return plan;
 }
 
-// A strided loop over a shape with any number of operands (kernels.hpp's Loop
-// has a fixed count).
-struct DynLoop {
-  Shape shape;
-  std::vector<std::vector<std::int64_t>> strides;  // per operand, bytes, coalesced
-  std::vector<std::byte*> base;
-};
-
-DynLoop make_dyn_loop(const Shape& shape, const std::vector<const Tensor*>& operands) {
-  const std::size_t k = operands.size();
-  std::vector<std::vector<std::int64_t>> full(k);
-  for (std::size_t i = 0; i < k; ++i) full[i] = detail::broadcast_byte_strides(*operands[i], shape);
-  DynLoop loop;
-  loop.strides.resize(k);
-  for (std::size_t d = 0; d < shape.size(); ++d) {
-    if (shape[d] == 1) continue;
-    if (!loop.shape.empty()) {
-      bool mergeable = true;
-      for (std::size_t i = 0; i < k; ++i) mergeable = mergeable && loop.strides[i].back() == full[i][d] * shape[d];
-      if (mergeable) {
-        loop.shape.back() *= shape[d];
-        for (std::size_t i = 0; i < k; ++i) loop.strides[i].back() = full[i][d];
-        continue;
-      }
-    }
-    loop.shape.push_back(shape[d]);
-    for (std::size_t i = 0; i < k; ++i) loop.strides[i].push_back(full[i][d]);
-  }
-  for (const Tensor* t : operands) loop.base.push_back(static_cast<std::byte*>(t->raw_data()));
-  return loop;
-}
-
-// fn(ptrs, inner_strides, n) for runs covering linear indices [begin, end).
-template <typename Fn>
-void dyn_runs(const DynLoop& loop, std::int64_t begin, std::int64_t end, std::vector<std::byte*>& ptrs,
-              std::vector<std::int64_t>& inner, Fn&& fn) {
-  const std::size_t nd = loop.shape.size(), k = loop.base.size();
-  if (nd == 0) {
-    ptrs = loop.base;
-    std::fill(inner.begin(), inner.end(), 0);
-    if (begin < end) fn(ptrs, inner, end - begin);
-    return;
-  }
-  for (std::size_t i = 0; i < k; ++i) inner[i] = loop.strides[i][nd - 1];
-  std::vector<std::int64_t> idx(nd);
-  std::int64_t rem = begin;
-  for (std::size_t d = nd; d-- > 0;) {
-    idx[d] = rem % loop.shape[d];
-    rem /= loop.shape[d];
-  }
-  const std::int64_t row = loop.shape[nd - 1];
-  while (begin < end) {
-    for (std::size_t i = 0; i < k; ++i) {
-      std::int64_t off = 0;
-      for (std::size_t d = 0; d < nd; ++d) off += idx[d] * loop.strides[i][d];
-      ptrs[i] = loop.base[i] + off;
-    }
-    std::int64_t n = std::min(row - idx[nd - 1], end - begin);
-    fn(ptrs, inner, n);
-    begin += n;
-    idx[nd - 1] += n;
-    for (std::size_t d = nd - 1; d > 0 && idx[d] == loop.shape[d]; --d) {
-      idx[d] = 0;
-      ++idx[d - 1];
-    }
-  }
-}
-
 // Per-chunk register file of a plan.
 template <typename C>
 struct Registers {
@@ -424,7 +356,7 @@ class Evaluator {
     Tensor out = Tensor::empty(root.shape, root.dtype);
     std::vector<const Tensor*> operands{&out};
     for (const Tensor& l : leaves) operands.push_back(&l);
-    DynLoop loop = make_dyn_loop(root.shape, operands);
+    detail::DynLoop loop = detail::make_dyn_loop(root.shape, operands);
     const DType ot = out.dtype();
     const bool streaming = static_cast<std::int64_t>(out.nbytes()) >= kStreamingBytes;
     detail::visit_compute(plan->compute, [&](auto tag) {
@@ -433,7 +365,7 @@ class Evaluator {
         Registers<C> regs(*plan, t.constants);
         std::vector<std::byte*> ptrs(operands.size());
         std::vector<std::int64_t> inner(operands.size());
-        dyn_runs(loop, begin, end, ptrs, inner, [&](auto& p, auto& in, std::int64_t n) {
+        detail::dyn_runs(loop, begin, end, ptrs, inner, [&](auto& p, auto& in, std::int64_t n) {
           for (std::int64_t off = 0; off < n; off += detail::kBlock) {
             std::int64_t m = std::min(detail::kBlock, n - off);
             std::byte* dst = p[0] + off * in[0];
@@ -482,7 +414,7 @@ class Evaluator {
     std::vector<Tensor> leaves = leaf_tensors(t);
     std::vector<const Tensor*> operands;
     for (const Tensor& l : leaves) operands.push_back(&l);
-    DynLoop loop = make_dyn_loop(input.shape, operands);
+    detail::DynLoop loop = detail::make_dyn_loop(input.shape, operands);
     Tensor out = Tensor::empty(node.shape, node.dtype);
     const std::int64_t outputs = out.numel();
     const std::int64_t per = outputs == 0 ? 0 : numel_of(input.shape) / outputs;
@@ -507,7 +439,7 @@ class Evaluator {
           double acc = op == ReduceOp::Max   ? -std::numeric_limits<double>::infinity()
                        : op == ReduceOp::Min ? std::numeric_limits<double>::infinity()
                                              : 0.0;
-          dyn_runs(loop, b, e, ptrs, inner, [&](auto& p, auto& in, std::int64_t n) {
+          detail::dyn_runs(loop, b, e, ptrs, inner, [&](auto& p, auto& in, std::int64_t n) {
             for (std::int64_t off = 0; off < n; off += detail::kBlock) {
               std::int64_t m = std::min(detail::kBlock, n - off);
               const C* r = run_block<C>(*plan, regs, t.leaves, p, in, 0, off, m);

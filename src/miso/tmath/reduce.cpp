@@ -104,42 +104,10 @@ Plan make_plan(const Tensor& a, const std::vector<std::int64_t>& axes, bool keep
 // linear indices [begin, end), the inner space starting at `base`.
 template <typename Fn>
 void inner_runs(const detail::Loop<1>& loop, const std::byte* base, std::int64_t begin, std::int64_t end, Fn&& fn) {
-  if (begin >= end) return;
-  const std::size_t nd = loop.shape.size();
-  if (nd == 0) {
-    fn(base, std::int64_t{0}, std::int64_t{1}, std::int64_t{0});
-    return;
-  }
-  const std::vector<std::int64_t>& st = loop.strides[0];
-  if (nd == 1) {
-    fn(base + begin * st[0], st[0], end - begin, begin);
-    return;
-  }
-  std::array<std::int64_t, 8> small{};
-  std::vector<std::int64_t> big;
-  std::int64_t* idx = small.data();
-  if (nd > small.size()) {
-    big.assign(nd, 0);
-    idx = big.data();
-  }
-  std::int64_t rem = begin;
-  for (std::size_t d = nd; d-- > 0;) {
-    idx[d] = rem % loop.shape[d];
-    rem /= loop.shape[d];
-  }
-  const std::int64_t row = loop.shape[nd - 1];
-  while (begin < end) {
-    std::int64_t off = 0;
-    for (std::size_t d = 0; d < nd; ++d) off += idx[d] * st[d];
-    const std::int64_t n = std::min(row - idx[nd - 1], end - begin);
-    fn(base + off, st[nd - 1], n, begin);
-    begin += n;
-    idx[nd - 1] += n;
-    for (std::size_t d = nd - 1; d > 0 && idx[d] == loop.shape[d]; --d) {
-      idx[d] = 0;
-      ++idx[d - 1];
-    }
-  }
+  const std::byte* ptr = nullptr;
+  std::int64_t stride = 0;
+  detail::walk_runs(loop.shape, loop.strides.data(), &base, 1, begin, end, &ptr, &stride,
+                    [&](std::int64_t n, std::int64_t first) { fn(ptr, stride, n, first); });
 }
 
 // Byte offset of output `o` (row-major over the kept axes) in the input.

@@ -416,6 +416,27 @@ std::vector<std::int64_t> broadcast_byte_strides(const Tensor& t, const Shape& s
   return out;
 }
 
+Shape coalesce(const Shape& shape, std::vector<std::int64_t>* strides, std::size_t operands) {
+  Shape out;
+  std::vector<std::vector<std::int64_t>> merged(operands);
+  for (std::size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 1) continue;
+    if (!out.empty()) {
+      bool mergeable = true;
+      for (std::size_t k = 0; k < operands; ++k) mergeable = mergeable && merged[k].back() == strides[k][d] * shape[d];
+      if (mergeable) {
+        out.back() *= shape[d];
+        for (std::size_t k = 0; k < operands; ++k) merged[k].back() = strides[k][d];
+        continue;
+      }
+    }
+    out.push_back(shape[d]);
+    for (std::size_t k = 0; k < operands; ++k) merged[k].push_back(strides[k][d]);
+  }
+  for (std::size_t k = 0; k < operands; ++k) strides[k] = std::move(merged[k]);
+  return out;
+}
+
 void parallel_range(std::int64_t numel, std::int64_t min_chunk,
                     const std::function<void(std::int64_t, std::int64_t)>& body) {
   if (numel <= min_chunk) {
