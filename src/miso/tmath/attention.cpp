@@ -11,6 +11,7 @@
 
 #include "miso/nexus/parallel.hpp"
 #include "miso/profiler/span.hpp"
+#include "miso/tmath/kernels.hpp"
 #include "miso/tmath/ops.hpp"
 #include "miso/tmath/vector_math.hpp"
 
@@ -18,7 +19,7 @@ namespace miso::tmath {
 
 namespace {
 
-[[noreturn]] void fail(const std::string& message) { throw Error(Error::Kind::InvalidArgument, message); }
+using detail::fail;
 
 constexpr std::int64_t kQueryBlock = 32;
 constexpr std::int64_t kKeyBlock = 128;

@@ -15,7 +15,7 @@ namespace {
 
 using detail::is_float_function;
 
-[[noreturn]] void fail(const std::string& message) { throw Error(Error::Kind::InvalidArgument, message); }
+using detail::fail;
 
 void require_defined(const Tensor& t, const char* op) {
   if (!t.defined()) fail(std::string(op) + ": an operand is an undefined tensor");
@@ -32,16 +32,15 @@ DType compute_dtype(BinaryOp op, DType a, DType b) noexcept {
   return compute_type(p);
 }
 
-// A double operand as a scalar tensor next to `t`: of t's dtype unless that
-// would lose the value (a fraction next to an integer tensor gives f32).
-Tensor scalar_like(double v, const Tensor& t) {
-  DType dt = t.dtype();
-  if (!is_floating(dt) && v != std::trunc(v)) dt = DType::F32;
-  if (dt == DType::Bool) dt = DType::I32;
-  return scalar(v, dt);
-}
+Tensor scalar_like(double v, const Tensor& t) { return scalar(v, scalar_operand_dtype(v, t.dtype())); }
 
 }  // namespace
+
+DType scalar_operand_dtype(double value, DType other) noexcept {
+  if (!is_floating(other) && value != std::trunc(value)) return DType::F32;
+  if (other == DType::Bool) return DType::I32;
+  return other;
+}
 
 const char* op_name(BinaryOp op) noexcept {
   static constexpr const char* kNames[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum",

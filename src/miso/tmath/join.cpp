@@ -18,7 +18,7 @@ namespace miso::tmath {
 
 namespace {
 
-[[noreturn]] void fail(const std::string& message) { throw Error(Error::Kind::InvalidArgument, message); }
+using detail::fail;
 
 void require_inputs(const std::vector<Tensor>& tensors, const char* op) {
   if (tensors.empty()) fail(std::string(op) + ": no tensors given (the list is empty)");

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <string>
 #include <algorithm>
 #include <vector>
 
@@ -22,6 +23,9 @@
 #include "miso/tmath/tensor.hpp"
 
 namespace miso::tmath::detail {
+
+// Error(InvalidArgument) with `message`: what every operation throws for bad arguments.
+[[noreturn]] inline void fail(const std::string& message) { throw Error(Error::Kind::InvalidArgument, message); }
 
 inline constexpr std::int64_t kBlock = 1024;  // elements per block of a kernel's buffers
 inline constexpr std::int64_t kMinParallel = 32768;  // fewer elements run on one thread

@@ -44,7 +44,7 @@ using lazy::Node;
 using lazy::ReduceOp;
 using NodePtr = std::shared_ptr<const Node>;
 
-[[noreturn]] void fail(const std::string& message) { throw Error(Error::Kind::InvalidArgument, message); }
+using detail::fail;
 
 void append(std::string& s, std::initializer_list<std::string_view> parts) {
   for (std::string_view p : parts) s.append(p);
@@ -529,12 +529,7 @@ Lazy reduce_node(ReduceOp op, const Lazy& a, const std::vector<std::int64_t>& ax
   return Lazy(make(std::move(n)));
 }
 
-Lazy scalar_like(double v, const Lazy& t) {
-  DType dt = t.dtype();
-  if (!is_floating(dt) && v != std::trunc(v)) dt = DType::F32;
-  if (dt == DType::Bool) dt = DType::I32;
-  return constant(v, dt);
-}
+Lazy scalar_like(double v, const Lazy& t) { return constant(v, scalar_operand_dtype(v, t.dtype())); }
 
 }  // namespace
 

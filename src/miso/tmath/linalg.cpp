@@ -29,13 +29,14 @@
 #include "miso/nexus/parallel.hpp"
 #include "miso/profiler/span.hpp"
 #include "miso/tmath/memory_pool.hpp"
+#include "miso/tmath/kernels.hpp"
 #include "miso/tmath/ops.hpp"
 
 namespace miso::tmath {
 
 namespace {
 
-[[noreturn]] void fail(const std::string& message) { throw Error(Error::Kind::InvalidArgument, message); }
+using detail::fail;
 
 std::atomic<Bf16Kernel> g_bf16_kernel{Bf16Kernel::Auto};
 

@@ -22,7 +22,7 @@ namespace miso::tmath {
 
 namespace {
 
-[[noreturn]] void fail(const std::string& message) { throw Error(Error::Kind::InvalidArgument, message); }
+using detail::fail;
 
 void require_defined(const Tensor& t, const char* op) {
   if (!t.defined()) fail(std::string(op) + ": the input is an undefined tensor");

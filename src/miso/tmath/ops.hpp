@@ -58,6 +58,9 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 
 // Operators for readable formulas; a double operand is a scalar of the other
 // operand's dtype (so x * 0.5 stays f16 for an f16 x).
+// The dtype of that scalar: `other`, except f32 for a fraction next to an
+// integer dtype and i32 next to bool (used by the Lazy operators too).
+DType scalar_operand_dtype(double value, DType other) noexcept;
 Tensor operator+(const Tensor& a, const Tensor& b);
 Tensor operator-(const Tensor& a, const Tensor& b);
 Tensor operator*(const Tensor& a, const Tensor& b);

@@ -13,7 +13,7 @@
 namespace miso::tmath {
 
 namespace {
-[[noreturn]] void fail(const std::string& message) { throw Error(Error::Kind::InvalidArgument, message); }
+using detail::fail;
 }  // namespace
 
 // --- devices ------------------------------------------------------------------------
