@@ -315,48 +315,93 @@ void require_nonempty(const Plan& plan, const Tensor& a, const std::vector<std::
   }
 }
 
-// max/min with the kept axes innermost and contiguous: rows folded into per-
-// column values and NaN flags, as column_sums does for sums. Returns false when
-// the layout does not fit.
+// Reductions whose kept axes are the innermost ones and contiguous (over axis 0
+// of a matrix, over the batch of [B, N] ...) would walk every output with the
+// reduced stride in the generic driver. Instead, blocks of adjacent outputs
+// fold whole rows in input order: loads are sequential and the per-column
+// updates vectorise. Blocks split over the executor; each output still sees its
+// terms in row-major order of the reduced axes, so the result is the same for
+// any thread count.
+//
+// Calls block(first, width, for_rows) for each block of outputs [first,
+// first + width); for_rows(f) calls f(const S* row) for every row of the block.
+// Returns false (and calls nothing) when the layout does not fit.
+template <typename S>
+bool column_layout(const Plan& plan) {
+  return plan.outer.shape.size() == 1 && plan.outer.strides[0][0] == static_cast<std::int64_t>(sizeof(S)) &&
+         plan.count >= 2 && plan.outputs >= 16;
+}
+
+template <typename S, typename Block>
+bool column_blocks(const Plan& plan, const Block& block) {
+  if (!column_layout<S>(plan)) return false;
+  const std::int64_t outputs = plan.outputs, count = plan.count;
+  // Wide blocks read long contiguous stretches of each row (prefetch-friendly);
+  // at most 8192 columns so per-column state stays in L2; enough blocks for the slots.
+  const auto slots = static_cast<std::int64_t>(nexus::Executor::global().concurrency());
+  const std::int64_t columns = std::clamp<std::int64_t>((outputs + 2 * slots - 1) / (2 * slots), 512, 8192);
+  const std::int64_t blocks = (outputs + columns - 1) / columns;
+  const std::int64_t min_blocks = std::max<std::int64_t>(1, detail::kMinParallel / std::max<std::int64_t>(1, columns * count));
+  detail::parallel_range(blocks, min_blocks, [&](std::int64_t b0, std::int64_t b1) {
+    for (std::int64_t b = b0; b < b1; ++b) {
+      const std::int64_t first = b * columns, width = std::min(columns, outputs - first);
+      auto for_rows = [&](auto&& f) {
+        inner_runs(plan.inner, plan.base + first * static_cast<std::int64_t>(sizeof(S)), 0, count,
+                   [&](const std::byte* p, std::int64_t stride, std::int64_t len, std::int64_t) {
+                     for (std::int64_t r = 0; r < len; ++r) f(reinterpret_cast<const S*>(p + r * stride));
+                   });
+      };
+      block(first, width, for_rows);
+    }
+  });
+  return true;
+}
+
+// max/min over column blocks: per-column values and NaN flags.
 template <typename S, bool kMax>
 bool column_extremes(const Plan& plan, S* dst) {
   using E = Extreme<S, kMax>;
   using V = typename E::V;
-  if (plan.outer.shape.size() != 1 || plan.outer.strides[0][0] != static_cast<std::int64_t>(sizeof(S))) return false;
-  if (plan.count < 2 || plan.outputs < 16) return false;
-  const std::int64_t outputs = plan.outputs, count = plan.count;
-  const auto slots = static_cast<std::int64_t>(nexus::Executor::global().concurrency());
-  const std::int64_t width_max = std::clamp<std::int64_t>((outputs + 2 * slots - 1) / (2 * slots), 512, 8192);
-  const std::int64_t blocks = (outputs + width_max - 1) / width_max;
-  const std::int64_t min_blocks =
-      std::max<std::int64_t>(1, detail::kMinParallel / std::max<std::int64_t>(1, width_max * count));
-  detail::parallel_range(blocks, min_blocks, [&](std::int64_t b0, std::int64_t b1) {
-    std::vector<V> value(static_cast<std::size_t>(width_max));
-    std::vector<int> nan(static_cast<std::size_t>(width_max));
-    for (std::int64_t b = b0; b < b1; ++b) {
-      const std::int64_t first = b * width_max, width = std::min(width_max, outputs - first);
-      std::fill(value.begin(), value.begin() + width, E::identity());
-      std::fill(nan.begin(), nan.begin() + width, 0);
-      inner_runs(plan.inner, plan.base + first * static_cast<std::int64_t>(sizeof(S)), 0, count,
-                 [&](const std::byte* p, std::int64_t stride, std::int64_t len, std::int64_t) {
-                   for (std::int64_t r = 0; r < len; ++r) {
-                     const S* row = reinterpret_cast<const S*>(p + r * stride);
-                     for (std::int64_t j = 0; j < width; ++j) {
-                       const V x = convert<V>(row[j]);
-                       if constexpr (std::is_floating_point_v<V>) nan[static_cast<std::size_t>(j)] |= static_cast<int>(x != x);
-                       value[static_cast<std::size_t>(j)] = E::pick(value[static_cast<std::size_t>(j)], x);
-                     }
-                   }
-                 });
+  return column_blocks<S>(plan, [&](std::int64_t first, std::int64_t width, const auto& for_rows) {
+    std::vector<V> value(static_cast<std::size_t>(width), E::identity());
+    std::vector<int> nan(static_cast<std::size_t>(width), 0);
+    for_rows([&](const S* row) {
       for (std::int64_t j = 0; j < width; ++j) {
-        E e;
-        e.value = value[static_cast<std::size_t>(j)];
-        e.nan = nan[static_cast<std::size_t>(j)] != 0;
-        dst[first + j] = e.result();
+        const V x = convert<V>(row[j]);
+        if constexpr (std::is_floating_point_v<V>) nan[static_cast<std::size_t>(j)] |= static_cast<int>(x != x);
+        value[static_cast<std::size_t>(j)] = E::pick(value[static_cast<std::size_t>(j)], x);
       }
+    });
+    for (std::int64_t j = 0; j < width; ++j) {
+      E e;
+      e.value = value[static_cast<std::size_t>(j)];
+      e.nan = nan[static_cast<std::size_t>(j)] != 0;
+      dst[first + j] = e.result();
     }
   });
-  return true;
+}
+
+// acc[j] += row[j] in double, compiled for AVX-512, AVX2 and baseline x86-64.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void add_row_f32(double* acc, const float* row,
+                                                                              std::int64_t n) {
+  for (std::int64_t j = 0; j < n; ++j) acc[j] += static_cast<double>(row[j]);
+}
+
+// Sums over column blocks, in double.
+template <typename S>
+bool column_sums(const Plan& plan, std::vector<double>& sums) {
+  if (!column_layout<S>(plan)) return false;
+  sums.assign(static_cast<std::size_t>(plan.outputs), 0.0);
+  return column_blocks<S>(plan, [&](std::int64_t first, std::int64_t width, const auto& for_rows) {
+    double* acc = sums.data() + first;
+    for_rows([&](const S* row) {
+      if constexpr (std::is_same_v<S, float>) {
+        add_row_f32(acc, row, width);
+      } else {
+        for (std::int64_t j = 0; j < width; ++j) acc[j] += convert<double>(row[j]);
+      }
+    });
+  });
 }
 
 Tensor extreme(const Tensor& a, const std::vector<std::int64_t>& axes, bool keepdims, bool is_max) {
@@ -383,53 +428,6 @@ Tensor extreme(const Tensor& a, const std::vector<std::int64_t>& axes, bool keep
     }
   });
   return out;
-}
-
-// Sums when the kept axes are the innermost ones and contiguous (sum over axis 0
-// of a matrix, over the batch of [B, N] ...): the generic driver would walk
-// every output with the reduced stride. Here a block of up to kColumns outputs
-// adds whole rows in input order into double accumulators, so the loads are
-// sequential and the adds vectorise; blocks split over the executor. Each
-// output's terms are added in row-major order of the reduced axes: the result
-// is the same for any thread count. Returns false when the layout does not fit.
-// acc[j] += row[j] in double, compiled for AVX-512, AVX2 and baseline x86-64.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void add_row_f32(double* acc, const float* row,
-                                                                              std::int64_t n) {
-  for (std::int64_t j = 0; j < n; ++j) acc[j] += static_cast<double>(row[j]);
-}
-
-template <typename S>
-bool column_sums(const Plan& plan, std::vector<double>& sums) {
-  if (plan.outer.shape.size() != 1 || plan.outer.strides[0][0] != static_cast<std::int64_t>(sizeof(S))) return false;
-  if (plan.count < 2 || plan.outputs < 16) return false;
-  const std::int64_t outputs = plan.outputs, count = plan.count;
-  // Wide blocks read long contiguous stretches of each row (prefetch-friendly);
-  // at most 8192 columns so the accumulators stay in L2; enough blocks for the slots.
-  const auto slots = static_cast<std::int64_t>(nexus::Executor::global().concurrency());
-  const std::int64_t kColumns = std::clamp<std::int64_t>((outputs + 2 * slots - 1) / (2 * slots), 512, 8192);
-  sums.assign(static_cast<std::size_t>(outputs), 0.0);
-  const std::int64_t blocks = (outputs + kColumns - 1) / kColumns;
-  const std::int64_t min_blocks = std::max<std::int64_t>(1, detail::kMinParallel / std::max<std::int64_t>(1, kColumns * count));
-  detail::parallel_range(blocks, min_blocks, [&](std::int64_t b0, std::int64_t b1) {
-    std::vector<double> acc(static_cast<std::size_t>(kColumns));
-    for (std::int64_t b = b0; b < b1; ++b) {
-      const std::int64_t first = b * kColumns, width = std::min(kColumns, outputs - first);
-      std::fill(acc.begin(), acc.begin() + width, 0.0);
-      inner_runs(plan.inner, plan.base + first * static_cast<std::int64_t>(sizeof(S)), 0, count,
-                 [&](const std::byte* p, std::int64_t stride, std::int64_t len, std::int64_t) {
-                   for (std::int64_t r = 0; r < len; ++r) {
-                     const S* row = reinterpret_cast<const S*>(p + r * stride);
-                     if constexpr (std::is_same_v<S, float>) {
-                       add_row_f32(acc.data(), row, width);
-                     } else {
-                       for (std::int64_t j = 0; j < width; ++j) acc[static_cast<std::size_t>(j)] += convert<double>(row[j]);
-                     }
-                   }
-                 });
-      std::copy(acc.begin(), acc.begin() + width, sums.begin() + first);
-    }
-  });
-  return true;
 }
 
 // Per-output means (double) of the plan, for mean and var.
