@@ -1,5 +1,6 @@
 // Elementwise operations: one strided loop (kernels.hpp), one block kernel per
 // compute type with a switch on the operation per block of 1024 elements.
+#include <array>
 #include <cmath>
 #include <type_traits>
 
@@ -67,31 +68,52 @@ DType result_dtype(UnaryOp op, DType a) noexcept {
   return a;
 }
 
+namespace {
+
+// Runs kernel(in, o, m) over `out` in blocks of up to kBlock elements of the
+// compute type C: in[k] holds the m values of operand k (converted or gathered
+// into a buffer unless usable in place), o is where the results go (the output
+// itself when it has type C and unit stride). Operands broadcast to out's shape.
+template <typename C, std::size_t K, typename Kernel>
+void blockwise(const Tensor& out, const std::array<const Tensor*, K>& operands, const Kernel& kernel) {
+  constexpr int N = static_cast<int>(K) + 1;
+  std::array<const Tensor*, K + 1> all{&out};
+  std::array<DType, K + 1> dtypes{out.dtype()};
+  for (std::size_t k = 0; k < K; ++k) {
+    all[k + 1] = operands[k];
+    dtypes[k + 1] = operands[k]->dtype();
+  }
+  auto loop = detail::make_loop<N>(out.shape(), all);
+  detail::parallel_range(loop.numel, detail::kMinParallel, [&](std::int64_t begin, std::int64_t end) {
+    alignas(64) C buffers[K + 1][detail::kBlock];
+    detail::for_runs<N>(loop, begin, end, [&](auto ptrs, auto inner, std::int64_t n) {
+      for (std::int64_t off = 0; off < n; off += detail::kBlock) {
+        const std::int64_t m = std::min(detail::kBlock, n - off);
+        std::array<const C*, K> in{};
+        for (std::size_t k = 0; k < K; ++k) {
+          in[k] = detail::load<C>(ptrs[k + 1] + off * inner[k + 1], dtypes[k + 1], inner[k + 1], m, buffers[k + 1]);
+        }
+        std::byte* dst = ptrs[0] + off * inner[0];
+        C* o = detail::output_slot<C>(dst, dtypes[0], inner[0], buffers[0]);
+        kernel(in, o, m);
+        detail::store<C>(dst, dtypes[0], inner[0], m, o);
+      }
+    });
+  });
+}
+
+}  // namespace
+
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   MISO_PROFILE_SCOPE("tmath.binary");
   require_defined(a, op_name(op));
   require_defined(b, op_name(op));
   Shape shape = broadcast_shapes(a.shape(), b.shape(), op_name(op));
   Tensor out = Tensor::empty(shape, result_dtype(op, a.dtype(), b.dtype()));
-  auto loop = detail::make_loop<3>(shape, {&out, &a, &b});
-  const DType at = a.dtype(), bt = b.dtype(), ot = out.dtype();
-  detail::visit_compute(compute_dtype(op, at, bt), [&](auto tag) {
+  detail::visit_compute(compute_dtype(op, a.dtype(), b.dtype()), [&](auto tag) {
     using C = typename decltype(tag)::type;
-    detail::parallel_range(loop.numel, detail::kMinParallel, [&](std::int64_t begin, std::int64_t end) {
-      alignas(64) C abuf[detail::kBlock];
-      alignas(64) C bbuf[detail::kBlock];
-      alignas(64) C obuf[detail::kBlock];
-      detail::for_runs<3>(loop, begin, end, [&](auto ptrs, auto inner, std::int64_t n) {
-        for (std::int64_t off = 0; off < n; off += detail::kBlock) {
-          std::int64_t m = std::min(detail::kBlock, n - off);
-          const C* x = detail::load<C>(ptrs[1] + off * inner[1], at, inner[1], m, abuf);
-          const C* y = detail::load<C>(ptrs[2] + off * inner[2], bt, inner[2], m, bbuf);
-          std::byte* dst = ptrs[0] + off * inner[0];
-          C* o = detail::output_slot<C>(dst, ot, inner[0], obuf);
-          detail::apply_binary<C>(op, x, y, o, m);
-          detail::store<C>(dst, ot, inner[0], m, o);
-        }
-      });
+    blockwise<C, 2>(out, {&a, &b}, [op](const auto& in, C* o, std::int64_t m) {
+      detail::apply_binary<C>(op, in[0], in[1], o, m);
     });
   });
   return out;
@@ -101,25 +123,10 @@ Tensor unary(UnaryOp op, const Tensor& a) {
   MISO_PROFILE_SCOPE("tmath.unary");
   require_defined(a, op_name(op));
   Tensor out = Tensor::empty(a.shape(), result_dtype(op, a.dtype()));
-  auto loop = detail::make_loop<2>(a.shape(), {&out, &a});
-  const DType at = a.dtype(), ot = out.dtype();
-  const DType ct = is_float_function(op) && !is_floating(at) ? DType::F32 : compute_type(at);
+  const DType ct = is_float_function(op) && !is_floating(a.dtype()) ? DType::F32 : compute_type(a.dtype());
   detail::visit_compute(ct, [&](auto tag) {
     using C = typename decltype(tag)::type;
-    detail::parallel_range(loop.numel, detail::kMinParallel, [&](std::int64_t begin, std::int64_t end) {
-      alignas(64) C abuf[detail::kBlock];
-      alignas(64) C obuf[detail::kBlock];
-      detail::for_runs<2>(loop, begin, end, [&](auto ptrs, auto inner, std::int64_t n) {
-        for (std::int64_t off = 0; off < n; off += detail::kBlock) {
-          std::int64_t m = std::min(detail::kBlock, n - off);
-          const C* x = detail::load<C>(ptrs[1] + off * inner[1], at, inner[1], m, abuf);
-          std::byte* dst = ptrs[0] + off * inner[0];
-          C* o = detail::output_slot<C>(dst, ot, inner[0], obuf);
-          detail::apply_unary<C>(op, x, o, m);
-          detail::store<C>(dst, ot, inner[0], m, o);
-        }
-      });
-    });
+    blockwise<C, 1>(out, {&a}, [op](const auto& in, C* o, std::int64_t m) { detail::apply_unary<C>(op, in[0], o, m); });
   });
   return out;
 }
@@ -131,27 +138,10 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   require_defined(b, "where");
   Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
   Tensor out = Tensor::empty(shape, promote(a.dtype(), b.dtype()));
-  auto loop = detail::make_loop<4>(shape, {&out, &cond, &a, &b});
-  const DType ct = cond.dtype(), at = a.dtype(), bt = b.dtype(), ot = out.dtype();
-  detail::visit_compute(ot, [&](auto tag) {
+  detail::visit_compute(out.dtype(), [&](auto tag) {
     using C = typename decltype(tag)::type;
-    detail::parallel_range(loop.numel, detail::kMinParallel, [&](std::int64_t begin, std::int64_t end) {
-      alignas(64) C cbuf[detail::kBlock];
-      alignas(64) C abuf[detail::kBlock];
-      alignas(64) C bbuf[detail::kBlock];
-      alignas(64) C obuf[detail::kBlock];
-      detail::for_runs<4>(loop, begin, end, [&](auto ptrs, auto inner, std::int64_t n) {
-        for (std::int64_t off = 0; off < n; off += detail::kBlock) {
-          std::int64_t m = std::min(detail::kBlock, n - off);
-          const C* c = detail::load<C>(ptrs[1] + off * inner[1], ct, inner[1], m, cbuf);
-          const C* x = detail::load<C>(ptrs[2] + off * inner[2], at, inner[2], m, abuf);
-          const C* y = detail::load<C>(ptrs[3] + off * inner[3], bt, inner[3], m, bbuf);
-          std::byte* dst = ptrs[0] + off * inner[0];
-          C* o = detail::output_slot<C>(dst, ot, inner[0], obuf);
-          for (std::int64_t i = 0; i < m; ++i) o[i] = c[i] != C(0) ? x[i] : y[i];
-          detail::store<C>(dst, ot, inner[0], m, o);
-        }
-      });
+    blockwise<C, 3>(out, {&cond, &a, &b}, [](const auto& in, C* o, std::int64_t m) {
+      for (std::int64_t i = 0; i < m; ++i) o[i] = in[0][i] != C(0) ? in[1][i] : in[2][i];
     });
   });
   return out;
