@@ -247,6 +247,17 @@ const C* run_block(const Plan& plan, Registers<C>& regs, const std::vector<const
 // Results at least this large are written with streaming stores.
 constexpr std::int64_t kStreamingBytes = std::int64_t{64} << 20;
 
+// acc combined with v: added, or the larger/smaller where a NaN on either side wins.
+inline double fold(ReduceOp op, double acc, double v) noexcept {
+  switch (op) {
+    case ReduceOp::Sum:
+    case ReduceOp::Mean: return acc + v;
+    case ReduceOp::Max: return (v > acc || v != v) && acc == acc ? v : acc;
+    case ReduceOp::Min: return (v < acc || v != v) && acc == acc ? v : acc;
+  }
+  return acc;
+}
+
 bool is_elementwise(const Node& n) { return n.kind != Kind::Input && n.kind != Kind::Reduce; }
 
 class Evaluator {
@@ -444,19 +455,11 @@ class Evaluator {
               std::int64_t m = std::min(detail::kBlock, n - off);
               const C* r = run_block<C>(*plan, regs, t.leaves, p, in, 0, off, m);
               if (op == ReduceOp::Sum || op == ReduceOp::Mean) {
-                double s = 0;
+                double s = 0;  // a block's sum first, then into acc
                 for (std::int64_t i = 0; i < m; ++i) s += static_cast<double>(r[i]);
                 acc += s;
-              } else if (op == ReduceOp::Max) {
-                for (std::int64_t i = 0; i < m; ++i) {
-                  auto v = static_cast<double>(r[i]);
-                  acc = (v > acc || v != v) && acc == acc ? v : acc;
-                }
               } else {
-                for (std::int64_t i = 0; i < m; ++i) {
-                  auto v = static_cast<double>(r[i]);
-                  acc = (v < acc || v != v) && acc == acc ? v : acc;
-                }
+                for (std::int64_t i = 0; i < m; ++i) acc = fold(op, acc, static_cast<double>(r[i]));
               }
             }
           });
@@ -471,14 +474,7 @@ class Evaluator {
     for (std::int64_t o = 0; o < outputs; ++o) {
       double acc = partial[static_cast<std::size_t>(o * chunks)];
       for (std::int64_t ch = 1; ch < chunks; ++ch) {
-        double v = partial[static_cast<std::size_t>(o * chunks + ch)];
-        if (op == ReduceOp::Sum || op == ReduceOp::Mean) {
-          acc += v;
-        } else if (op == ReduceOp::Max) {
-          acc = (v > acc || v != v) && acc == acc ? v : acc;
-        } else {
-          acc = (v < acc || v != v) && acc == acc ? v : acc;
-        }
+        acc = fold(op, acc, partial[static_cast<std::size_t>(o * chunks + ch)]);
       }
       if (op == ReduceOp::Mean) acc = per > 0 ? acc / static_cast<double>(per) : std::numeric_limits<double>::quiet_NaN();
       result[static_cast<std::size_t>(o)] = acc;
