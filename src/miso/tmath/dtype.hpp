@@ -77,38 +77,7 @@ inline BFloat16 float_to_bf16(float f) noexcept {
   return BFloat16{static_cast<std::uint16_t>(u >> 16)};
 }
 
-// The C++ type of each dtype's elements, and back.
-template <DType T>
-struct StorageOf;
-template <>
-struct StorageOf<DType::F32> {
-  using type = float;
-};
-template <>
-struct StorageOf<DType::F64> {
-  using type = double;
-};
-template <>
-struct StorageOf<DType::F16> {
-  using type = Half;
-};
-template <>
-struct StorageOf<DType::BF16> {
-  using type = BFloat16;
-};
-template <>
-struct StorageOf<DType::I32> {
-  using type = std::int32_t;
-};
-template <>
-struct StorageOf<DType::I64> {
-  using type = std::int64_t;
-};
-template <>
-struct StorageOf<DType::Bool> {
-  using type = bool;
-};
-
+// The dtype of a C++ element type (visit_dtype below goes the other way).
 template <typename T>
 constexpr DType dtype_of();
 template <>
