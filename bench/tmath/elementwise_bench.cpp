@@ -113,7 +113,8 @@ void BM_Numpy_GeluChain(benchmark::State& state) {
   // The first python3 that has NumPy (a pyenv python3 on PATH may lack it).
   static const std::string python =
       std::system("python3 -c 'import numpy' >/dev/null 2>&1") == 0 ? "python3" : "/usr/bin/python3";
-  const std::string script = python +
+  const std::string script =
+      python +
       " -c \"import time, math, numpy as np\n"
       "x = np.random.default_rng(1).uniform(-3, 3, 100000000).astype(np.float32)\n"
       "def erf(v):\n"
@@ -173,7 +174,8 @@ void BM_Eigen_SumAll(benchmark::State& state) {
 BENCHMARK(BM_Eigen_SumAll)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void rows_per_second(benchmark::State& state, std::int64_t rows) {
-  state.counters["rows/s"] = benchmark::Counter(static_cast<double>(state.iterations() * rows), benchmark::Counter::kIsRate);
+  state.counters["rows/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * rows), benchmark::Counter::kIsRate);
 }
 
 void BM_Miso_Softmax(benchmark::State& state) {

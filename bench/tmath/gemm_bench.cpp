@@ -51,30 +51,39 @@ void BM_CblasSgemm(benchmark::State& state) {
   Tensor c = Tensor::empty({n, n}, DType::F32);
   const auto ni = static_cast<blasint>(n);
   for (auto _ : state) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ni, ni, ni, 1.0f, a.data<float>(), ni, b.data<float>(),
-                ni, 0.0f, c.data<float>(), ni);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ni, ni, ni, 1.0f, a.data<float>(), ni, b.data<float>(), ni,
+                0.0f, c.data<float>(), ni);
     benchmark::DoNotOptimize(c.raw_data());
   }
   set_flops(state, n);
 }
 
-void sizes(benchmark::internal::Benchmark* b) {
-  b->Unit(benchmark::kMillisecond)->UseRealTime();
-}
+void sizes(benchmark::internal::Benchmark* b) { b->Unit(benchmark::kMillisecond)->UseRealTime(); }
 
 }  // namespace
 
 BENCHMARK(BM_CblasSgemm)->Apply(sizes)->Arg(256)->Arg(1024);
 BENCHMARK(BM_CblasSgemm)->Apply(sizes)->Arg(4096)->Iterations(1);
 BENCHMARK_CAPTURE(BM_MisoMatmul, f32, DType::F32, miso::tmath::Bf16Kernel::Auto)->Apply(sizes)->Arg(256)->Arg(1024);
-BENCHMARK_CAPTURE(BM_MisoMatmul, f32, DType::F32, miso::tmath::Bf16Kernel::Auto)->Apply(sizes)->Arg(4096)->Iterations(1);
+BENCHMARK_CAPTURE(BM_MisoMatmul, f32, DType::F32, miso::tmath::Bf16Kernel::Auto)
+    ->Apply(sizes)
+    ->Arg(4096)
+    ->Iterations(1);
 BENCHMARK_CAPTURE(BM_MisoMatmul, bf16_avx512, DType::BF16, miso::tmath::Bf16Kernel::Avx512)
-    ->Apply(sizes)->Arg(256)->Arg(1024);
+    ->Apply(sizes)
+    ->Arg(256)
+    ->Arg(1024);
 BENCHMARK_CAPTURE(BM_MisoMatmul, bf16_avx512, DType::BF16, miso::tmath::Bf16Kernel::Avx512)
-    ->Apply(sizes)->Arg(4096)->Iterations(1);
+    ->Apply(sizes)
+    ->Arg(4096)
+    ->Iterations(1);
 BENCHMARK_CAPTURE(BM_MisoMatmul, bf16_portable, DType::BF16, miso::tmath::Bf16Kernel::Portable)
-    ->Apply(sizes)->Arg(256)->Arg(1024);
+    ->Apply(sizes)
+    ->Arg(256)
+    ->Arg(1024);
 BENCHMARK_CAPTURE(BM_MisoMatmul, bf16_portable, DType::BF16, miso::tmath::Bf16Kernel::Portable)
-    ->Apply(sizes)->Arg(4096)->Iterations(1);
+    ->Apply(sizes)
+    ->Arg(4096)
+    ->Iterations(1);
 
 BENCHMARK_MAIN();

@@ -19,7 +19,8 @@ std::vector<double> reference(const std::vector<double>& q, const std::vector<do
     for (std::int64_t j = 0; j < S; ++j) {
       if (causal && j > i) continue;
       double d = 0;
-      for (std::int64_t x = 0; x < D; ++x) d += q[static_cast<std::size_t>(i * D + x)] * k[static_cast<std::size_t>(j * D + x)];
+      for (std::int64_t x = 0; x < D; ++x)
+        d += q[static_cast<std::size_t>(i * D + x)] * k[static_cast<std::size_t>(j * D + x)];
       s[static_cast<std::size_t>(j)] = d * scale;
       m = std::max(m, d * scale);
     }
@@ -27,7 +28,8 @@ std::vector<double> reference(const std::vector<double>& q, const std::vector<do
     for (double& x : s) z += (x = std::exp(x - m));
     for (std::int64_t j = 0; j < S; ++j) {
       for (std::int64_t e = 0; e < E; ++e) {
-        out[static_cast<std::size_t>(i * E + e)] += s[static_cast<std::size_t>(j)] / z * v[static_cast<std::size_t>(j * E + e)];
+        out[static_cast<std::size_t>(i * E + e)] +=
+            s[static_cast<std::size_t>(j)] / z * v[static_cast<std::size_t>(j * E + e)];
       }
     }
   }
@@ -68,7 +70,7 @@ TEST(Attention, MatchesReferenceWithAndWithoutCausalMask) {
   for (bool causal : {false, true}) {
     check({1, 7, 16}, {1, 7, 16}, {1, 7, 16}, causal, DType::F32, 1e-5);
     check({2, 70, 33}, {2, 150, 33}, {2, 150, 9}, causal, DType::F32, 1e-5);  // blocks with tails, L != S, E != D
-    check({3, 150, 8}, {3, 40, 8}, {3, 40, 8}, causal, DType::F64, 1e-12);   // L > S
+    check({3, 150, 8}, {3, 40, 8}, {3, 40, 8}, causal, DType::F64, 1e-12);    // L > S
   }
 }
 

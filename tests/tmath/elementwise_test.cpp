@@ -66,16 +66,17 @@ void expect_binary_matches(BinaryOp op, const Tensor& a, const Tensor& b) {
   std::vector<double> got = out.to_vector<double>();
   for (std::int64_t i = 0; i < numel_of(shape); ++i) {
     double want = reference(op, broadcast_at(a, shape, i), broadcast_at(b, shape, i));
-    if (!is_floating(out.dtype()) && out.dtype() != DType::Bool && op != BinaryOp::Pow) want = stored(want, out.dtype());
+    if (!is_floating(out.dtype()) && out.dtype() != DType::Bool && op != BinaryOp::Pow)
+      want = stored(want, out.dtype());
     double tol = tolerance(out.dtype()) * std::max(1.0, std::abs(want));
     ASSERT_NEAR(got[static_cast<std::size_t>(i)], want, tol)
         << op_name(op) << " " << name(a.dtype()) << "," << name(b.dtype()) << " at " << i;
   }
 }
 
-constexpr BinaryOp kAllBinary[] = {BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div, BinaryOp::Pow,
-                                   BinaryOp::Maximum, BinaryOp::Minimum, BinaryOp::Eq, BinaryOp::Ne,
-                                   BinaryOp::Lt, BinaryOp::Le, BinaryOp::Gt, BinaryOp::Ge};
+constexpr BinaryOp kAllBinary[] = {BinaryOp::Add,     BinaryOp::Sub,     BinaryOp::Mul, BinaryOp::Div, BinaryOp::Pow,
+                                   BinaryOp::Maximum, BinaryOp::Minimum, BinaryOp::Eq,  BinaryOp::Ne,  BinaryOp::Lt,
+                                   BinaryOp::Le,      BinaryOp::Gt,      BinaryOp::Ge};
 
 TEST(Elementwise, BinaryOpsMatchReferenceForEveryFloatDtype) {
   Generator g(5);
@@ -90,8 +91,8 @@ TEST(Elementwise, BinaryOpsMatchReferenceForEveryFloatDtype) {
 TEST(Elementwise, IntegerAndBoolArithmetic) {
   Tensor a = from_values({-7, -1, 0, 3, 9, 100}, {6}, DType::I32);
   Tensor b = from_values({2, 3, 5, -2, 4, 7}, {6}, DType::I64);
-  for (BinaryOp op : {BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div, BinaryOp::Maximum,
-                      BinaryOp::Minimum, BinaryOp::Lt, BinaryOp::Ge}) {
+  for (BinaryOp op : {BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div, BinaryOp::Maximum, BinaryOp::Minimum,
+                      BinaryOp::Lt, BinaryOp::Ge}) {
     expect_binary_matches(op, a, b);
   }
   EXPECT_EQ(add(a, b).dtype(), DType::I64);

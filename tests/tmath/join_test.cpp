@@ -71,9 +71,9 @@ std::string error_of(F&& f) {
   return {};
 }
 
-#define EXPECT_MESSAGE(call, part)                                               \
-  do {                                                                           \
-    std::string msg_ = error_of([&] { (void)(call); });                          \
+#define EXPECT_MESSAGE(call, part)                                                           \
+  do {                                                                                       \
+    std::string msg_ = error_of([&] { (void)(call); });                                      \
     EXPECT_NE(msg_.find(part), std::string::npos) << "want '" << (part) << "' in: " << msg_; \
   } while (0)
 
@@ -145,9 +145,10 @@ TEST(Concatenate, LargeInputsAndEmptyPieces) {
 TEST(Concatenate, Errors) {
   EXPECT_MESSAGE(concatenate({}), "concatenate: no tensors given");
   EXPECT_MESSAGE(concatenate({zeros({2, 3}), Tensor()}), "tensor 1 is undefined");
-  EXPECT_MESSAGE(concatenate({zeros({2, 3}), zeros({2, 3}), zeros({2, 4})}, 0),
-                 "concatenate: tensor 2 has shape [2, 4] but tensor 0 has shape [2, 3]: sizes must match except on axis 0 "
-                 "(dimension 1: 4 vs 3)");
+  EXPECT_MESSAGE(
+      concatenate({zeros({2, 3}), zeros({2, 3}), zeros({2, 4})}, 0),
+      "concatenate: tensor 2 has shape [2, 4] but tensor 0 has shape [2, 3]: sizes must match except on axis 0 "
+      "(dimension 1: 4 vs 3)");
   EXPECT_MESSAGE(concatenate({zeros({2, 3}), zeros({2, 3, 1})}),
                  "tensor 1 has shape [2, 3, 1] (3 dimensions) but tensor 0 has shape [2, 3] (2 dimensions)");
   EXPECT_MESSAGE(concatenate({zeros({2}), zeros({2})}, 1), "out of range");
@@ -244,8 +245,7 @@ TEST(IndexSelect, NegativeIndicesWrapAndLargeInputs) {
   Tensor a = arange(0, 12).reshape({3, 4});
   Tensor rows = index_select(a, 0, from_vector(std::vector<std::int64_t>{-1, 0, -3, 2}, {4}));
   EXPECT_EQ(rows.shape(), (Shape{4, 4}));
-  EXPECT_EQ(rows.to_vector<float>(),
-            (std::vector<float>{8, 9, 10, 11, 0, 1, 2, 3, 0, 1, 2, 3, 8, 9, 10, 11}));
+  EXPECT_EQ(rows.to_vector<float>(), (std::vector<float>{8, 9, 10, 11, 0, 1, 2, 3, 0, 1, 2, 3, 8, 9, 10, 11}));
   Tensor cols = index_select(a, -1, from_vector(std::vector<std::int32_t>{3, -4}, {2}));
   EXPECT_EQ(cols.to_vector<float>(), (std::vector<float>{3, 0, 7, 4, 11, 8}));
   Tensor one = index_select(a, 1, scalar(2, DType::I64));  // a 0-d index selects one
@@ -341,7 +341,8 @@ TEST(Gather, Errors) {
   EXPECT_MESSAGE(gather(a, 1, zeros({2, 2, 1}, DType::I64)),
                  "gather: the index has shape [2, 2, 1] (3 dimensions) but the input has shape [3, 4] (2 dimensions)");
   EXPECT_MESSAGE(gather(a, 1, zeros({4, 1}, DType::I64)),
-                 "gather: the index has shape [4, 1], larger than the input's [3, 4] in dimension 0 (4 > 3; only axis 1 may differ)");
+                 "gather: the index has shape [4, 1], larger than the input's [3, 4] in dimension 0 (4 > 3; only axis "
+                 "1 may differ)");
   EXPECT_MESSAGE(gather(a, 1, from_vector(std::vector<std::int64_t>{0, 1, 2, 3, 4, 0}, {3, 2})),
                  "gather: index 4 (at position [2, 0] of the index) is out of range for axis 1 of size 4");
   EXPECT_MESSAGE(gather(a, 0, from_vector(std::vector<std::int32_t>{-4}, {1, 1})),

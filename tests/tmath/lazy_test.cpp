@@ -44,9 +44,9 @@ TEST(Lazy, ElementwiseChainEqualsEagerBitForBit) {
 TEST(Lazy, NonContiguousInputsAndLargeParallelRuns) {
   Generator g(2);
   Tensor base = rand_uniform({300, 700}, g, -2, 2);
-  Tensor x = base.t();                   // [700, 300], transposed
+  Tensor x = base.t();                      // [700, 300], transposed
   Tensor y = base.slice(1, 0, 600, 2).t();  // [300, 300] with a step... shape [300, 300] after t
-  Tensor xs = x.slice(0, 0, 300);        // [300, 300]
+  Tensor xs = x.slice(0, 0, 300);           // [300, 300]
   expect_equal(chain(Lazy(xs), Lazy(y)).eval(), chain(xs, y));
   Tensor big = rand_uniform({1 << 18}, g, -1, 1);
   expect_equal((relu(Lazy(big)) * 2.0 + 1.0).eval(), relu(big) * 2.0 + 1.0);

@@ -79,8 +79,7 @@ void expect_matches(const Tensor& a, const Tensor& b, const std::string& what) {
   const std::vector<double> g = got.to_vector<double>();
   ASSERT_EQ(g.size(), ref.value.size());
   const bool exact = !is_floating(expected);
-  const double scale =
-      2.0 * static_cast<double>(ref.k) * accumulate_u(expected) + 2.0 * output_u(expected);
+  const double scale = 2.0 * static_cast<double>(ref.k) * accumulate_u(expected) + 2.0 * output_u(expected);
   int failures = 0;
   for (std::size_t i = 0; i < g.size() && failures < 5; ++i) {
     if (exact) {
@@ -113,9 +112,7 @@ Tensor operand(const Shape& shape, Layout layout, Generator& gen, DType dtype) {
   Shape s = shape;
   s[d - 1] = 2 * shape[d - 1] + 1;
   s[d - 2] = 3 * shape[d - 2] + 1;
-  return fill(s)
-      .slice(-1, 1, 1 + 2 * shape[d - 1], 2)
-      .slice(-2, 1, 1 + 3 * shape[d - 2], 3);
+  return fill(s).slice(-1, 1, 1 + 2 * shape[d - 1], 2).slice(-2, 1, 1 + 3 * shape[d - 2], 3);
 }
 
 struct Case {
@@ -136,10 +133,10 @@ const std::vector<Case>& cases() {
       {{15, 2}, {2, 31}},
       {{29, 1}, {1, 40}},
       {{2, 1, 3, 4}, {5, 4, 2}},
-      {{3, 9, 10}, {10, 11}},   // B shared: folded into one product
-      {{1, 5, 8}, {4, 8, 3}},   // A shared
+      {{3, 9, 10}, {10, 11}},         // B shared: folded into one product
+      {{1, 5, 8}, {4, 8, 3}},         // A shared
       {{128, 8, 16}, {128, 16, 24}},  // a batch of small products (parallel over the batch)
-      {{70, 130}, {130, 45}},  // large enough for the parallel blocked path
+      {{70, 130}, {130, 45}},         // large enough for the parallel blocked path
   };
   return list;
 }
@@ -224,8 +221,7 @@ TEST(MatmulFloat, F16MatchesReference) { check_dtype(DType::F16); }
 TEST(MatmulFloat, MixedDtypesPromote) {
   Generator gen(7);
   expect_matches(rand_normal({6, 5}, gen), rand_normal({5, 4}, gen, 0, 1, DType::F64), "f32 x f64");
-  expect_matches(rand_normal({6, 5}, gen, 0, 1, DType::F16), rand_normal({5, 4}, gen, 0, 1, DType::BF16),
-                 "f16 x bf16");
+  expect_matches(rand_normal({6, 5}, gen, 0, 1, DType::F16), rand_normal({5, 4}, gen, 0, 1, DType::BF16), "f16 x bf16");
   expect_matches(operand({6, 5}, Layout::Contiguous, gen, DType::I32), rand_normal({5, 4}, gen), "i32 x f32");
 }
 

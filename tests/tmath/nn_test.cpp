@@ -29,9 +29,11 @@ std::vector<double> along_axis(const Tensor& a, std::int64_t axis, const RowFn& 
   for (std::int64_t o = 0; o < outer; ++o) {
     for (std::int64_t i = 0; i < inner; ++i) {
       Row row(static_cast<std::size_t>(len));
-      for (std::int64_t k = 0; k < len; ++k) row[static_cast<std::size_t>(k)] = v[static_cast<std::size_t>((o * len + k) * inner + i)];
+      for (std::int64_t k = 0; k < len; ++k)
+        row[static_cast<std::size_t>(k)] = v[static_cast<std::size_t>((o * len + k) * inner + i)];
       Row r = fn(row);
-      for (std::int64_t k = 0; k < len; ++k) out[static_cast<std::size_t>((o * len + k) * inner + i)] = r[static_cast<std::size_t>(k)];
+      for (std::int64_t k = 0; k < len; ++k)
+        out[static_cast<std::size_t>((o * len + k) * inner + i)] = r[static_cast<std::size_t>(k)];
     }
   }
   return out;
@@ -230,7 +232,8 @@ TEST(LayerNorm, NonContiguousInputs) {
     expect_close(layer_norm(v, strided_w, Tensor()),
                  along_axis(v, -1, [&](const Row& r) { return norm_ref(r, wr, {}, 1e-5, false); }), v.shape(),
                  DType::F64);
-    expect_close(rms_norm(v, w), along_axis(v, -1, [&](const Row& r) { return norm_ref(r, w.to_vector<double>(), {}, 1e-6, true); }),
+    expect_close(rms_norm(v, w),
+                 along_axis(v, -1, [&](const Row& r) { return norm_ref(r, w.to_vector<double>(), {}, 1e-6, true); }),
                  v.shape(), DType::F64);
   }
 }

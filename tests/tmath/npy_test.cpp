@@ -36,8 +36,8 @@ void expect_same(const Tensor& expected, const Tensor& actual) {
   if (actual.numel() > 0) {  // is_contiguous() is false for some empty shapes
     EXPECT_TRUE(actual.is_contiguous());
   }
-  EXPECT_EQ(bytes_of(actual), bytes_of(expected)) << "dtype " << name(expected.dtype()) << " shape "
-                                                  << to_string(expected.shape());
+  EXPECT_EQ(bytes_of(actual), bytes_of(expected))
+      << "dtype " << name(expected.dtype()) << " shape " << to_string(expected.shape());
 }
 
 Tensor random_tensor(const Shape& shape, DType dtype, Generator& gen) {
@@ -113,8 +113,11 @@ TEST_F(NpyFile, NonContiguousInputsAreWrittenInCOrder) {
   Generator gen(3);
   for (DType dt : kAllDTypes) {
     Tensor base = random_tensor({4, 6, 5}, dt, gen);
-    const std::vector<Tensor> views = {base.transpose(0, 2), base.slice(1, 1, 6, 2), base.permute({2, 0, 1}),
-                                       base.select(1, 3), base.slice(0, 1, 2).expand({3, 6, 5}),
+    const std::vector<Tensor> views = {base.transpose(0, 2),
+                                       base.slice(1, 1, 6, 2),
+                                       base.permute({2, 0, 1}),
+                                       base.select(1, 3),
+                                       base.slice(0, 1, 2).expand({3, 6, 5}),
                                        base.slice(2, 0, 5, 3).t()};
     for (std::size_t i = 0; i < views.size(); ++i) {
       ASSERT_FALSE(views[i].is_contiguous()) << i;
@@ -227,7 +230,8 @@ TEST(NpyRead, HeaderDictSyntaxVariants) {
 }
 
 TEST(NpyRead, EmptyShapeAndZeroSizes) {
-  Tensor s = parse_npy(npy_file("{'descr': '<f8', 'fortran_order': False, 'shape': ()}", raw(std::vector<double>{2.5})), "s");
+  Tensor s =
+      parse_npy(npy_file("{'descr': '<f8', 'fortran_order': False, 'shape': ()}", raw(std::vector<double>{2.5})), "s");
   EXPECT_EQ(s.dim(), 0);
   EXPECT_EQ(s.item(), 2.5);
   Tensor e = parse_npy(npy_file("{'descr': '<i8', 'fortran_order': True, 'shape': (0, 3, 2)}", ""), "e");
@@ -256,18 +260,21 @@ TEST(NpyRead, FortranOrder) {
   std::vector<float> col(24);
   for (int i = 0; i < 2; ++i)
     for (int j = 0; j < 3; ++j)
-      for (int k = 0; k < 4; ++k) col[static_cast<std::size_t>(i + 2 * j + 6 * k)] = static_cast<float>(100 * i + 10 * j + k);
+      for (int k = 0; k < 4; ++k)
+        col[static_cast<std::size_t>(i + 2 * j + 6 * k)] = static_cast<float>(100 * i + 10 * j + k);
   Tensor u = parse_npy(npy_file("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3, 4), }", raw(col)), "f3");
   for (int i = 0; i < 2; ++i)
     for (int j = 0; j < 3; ++j)
       for (int k = 0; k < 4; ++k) EXPECT_EQ(u.at({i, j, k}), 100 * i + 10 * j + k);
-  Tensor one = parse_npy(npy_file("{'descr': '<f4', 'fortran_order': True, 'shape': (3,), }", raw(std::vector<float>{1, 2, 3})), "f1");
+  Tensor one = parse_npy(
+      npy_file("{'descr': '<f4', 'fortran_order': True, 'shape': (3,), }", raw(std::vector<float>{1, 2, 3})), "f1");
   EXPECT_EQ(one.to_vector<float>(), (std::vector<float>{1, 2, 3}));
 }
 
 TEST(NpyRead, BigEndianIsByteSwapped) {
   auto swapped = [](std::string s, std::size_t esize) {
-    for (std::size_t i = 0; i < s.size(); i += esize) std::reverse(s.begin() + static_cast<std::ptrdiff_t>(i), s.begin() + static_cast<std::ptrdiff_t>(i + esize));
+    for (std::size_t i = 0; i < s.size(); i += esize)
+      std::reverse(s.begin() + static_cast<std::ptrdiff_t>(i), s.begin() + static_cast<std::ptrdiff_t>(i + esize));
     return s;
   };
   Tensor f = parse_npy(npy_file("{'descr': '>f4', 'fortran_order': False, 'shape': (2,)}",
@@ -275,15 +282,16 @@ TEST(NpyRead, BigEndianIsByteSwapped) {
                        "be");
   EXPECT_EQ(f.dtype(), DType::F32);
   EXPECT_EQ(f.to_vector<float>(), (std::vector<float>{1.5f, -3.0f}));
-  Tensor d = parse_npy(npy_file("{'descr': '>f8', 'fortran_order': False, 'shape': (1,)}",
-                                swapped(raw(std::vector<double>{0.1}), 8)),
-                       "be");
+  Tensor d = parse_npy(
+      npy_file("{'descr': '>f8', 'fortran_order': False, 'shape': (1,)}", swapped(raw(std::vector<double>{0.1}), 8)),
+      "be");
   EXPECT_EQ(d.to_vector<double>(), (std::vector<double>{0.1}));
   Tensor i = parse_npy(npy_file("{'descr': '>i8', 'fortran_order': False, 'shape': (2,)}",
                                 swapped(raw(std::vector<std::int64_t>{-2, 1LL << 40}), 8)),
                        "be");
   EXPECT_EQ(i.to_vector<std::int64_t>(), (std::vector<std::int64_t>{-2, 1LL << 40}));
-  Tensor h = parse_npy(npy_file("{'descr': '>f2', 'fortran_order': False, 'shape': (1,)}", std::string("\x3c\x00", 2)), "be");
+  Tensor h =
+      parse_npy(npy_file("{'descr': '>f2', 'fortran_order': False, 'shape': (1,)}", std::string("\x3c\x00", 2)), "be");
   EXPECT_EQ(h.dtype(), DType::F16);
   EXPECT_EQ(h.item(), 1.0);
 }
@@ -332,7 +340,8 @@ TEST(NpyMalformed, ErrorsNameTheFileAndTheProblem) {
        {"malformed header dict: expected ',' or '}' after the value of key 'descr' at offset 16",
         "found ''fortran_order': Fal'", "in header '{'descr': '<f4' 'fortran_order'"}},
       {npy_file("['descr', '<f4']", f4), {"malformed header dict: expected '{'"}},
-      {npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)} x", f4), {"unexpected text after the header dict"}},
+      {npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)} x", f4),
+       {"unexpected text after the header dict"}},
       {npy_file("{'descr': '<f4', 'fortran_order': false, 'shape': (2, 3)}", f4), {"unexpected name 'false'"}},
       {npy_file("{'descr': '<f4, 'fortran_order': False, 'shape': (2, 3)}", f4), {"malformed header dict"}},
       {npy_file("{'descr: '<f4', 'fortran_order': False}", f4), {"malformed header dict"}},
@@ -344,31 +353,38 @@ TEST(NpyMalformed, ErrorsNameTheFileAndTheProblem) {
       {npy_file(nested, f4), {"nested more than 32 deep"}},
       {npy_file("{'descr': '<f4', 'fortran_order': False}", f4), {"the header dict has no 'shape' key"}},
       {npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (6,), 'extra': 1}", f4), {"unexpected key 'extra'"}},
-      {npy_file("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (6,)}", f4), {"key 'descr' appears twice"}},
-      {npy_file("{'descr': '<u2', 'fortran_order': False, 'shape': (12,)}", f4), {"unsupported descr '<u2'", "'<f4' (f32)"}},
+      {npy_file("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (6,)}", f4),
+       {"key 'descr' appears twice"}},
+      {npy_file("{'descr': '<u2', 'fortran_order': False, 'shape': (12,)}", f4),
+       {"unsupported descr '<u2'", "'<f4' (f32)"}},
       {npy_file("{'descr': '<c8', 'fortran_order': False, 'shape': (3,)}", f4), {"unsupported descr '<c8'"}},
-      {npy_file("{'descr': 'O', 'fortran_order': False, 'shape': (3,)}", f4),
-       {"unsupported descr 'O'"}},
+      {npy_file("{'descr': 'O', 'fortran_order': False, 'shape': (3,)}", f4), {"unsupported descr 'O'"}},
       {npy_file("{'descr': [('a', '<f4'), ('b', '<f4')], 'fortran_order': False, 'shape': (3,)}", f4),
        {"unsupported descr '[('a', '<f4'), ('b', '<f4')]'", "structured dtypes are not supported"}},
       {npy_file("{'descr': 4, 'fortran_order': False, 'shape': (6,)}", f4), {"'descr' must be a string, found '4'"}},
-      {npy_file("{'descr': '<f4', 'fortran_order': 0, 'shape': (6,)}", f4), {"'fortran_order' must be True or False, found '0'"}},
+      {npy_file("{'descr': '<f4', 'fortran_order': 0, 'shape': (6,)}", f4),
+       {"'fortran_order' must be True or False, found '0'"}},
       {npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (6)}", f4), {"'shape' must be a tuple", "(6,)"}},
-      {npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': [2, 3]}", f4), {"'shape' must be a tuple", "'[2, 3]'"}},
+      {npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': [2, 3]}", f4),
+       {"'shape' must be a tuple", "'[2, 3]'"}},
       {npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (2, '3')}", f4), {"found ''3'' in '(2, '3')'"}},
-      {npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (-2, -3)}", f4), {"negative dimension -2 in shape '(-2, -3)'"}},
+      {npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (-2, -3)}", f4),
+       {"negative dimension -2 in shape '(-2, -3)'"}},
       {npy_file("{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296)}", f4), {"is too large"}},
-      {npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 4294967296, 4294967296)}", ""), {"is too large"}},
+      {npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 4294967296, 4294967296)}", ""),
+       {"is too large"}},
       {npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)}", f4.substr(0, 20)),
        {"truncated data: shape (2, 3) of '<f4' needs 24 bytes of data after the header, found 20"}},
       {npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)}", f4 + "xyz"),
        {"extra data", "found 27 (3 bytes too many)"}},
-      {npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': ()}", ""), {"truncated data: shape () of '<f4' needs 4 bytes"}},
+      {npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': ()}", ""),
+       {"truncated data: shape () of '<f4' needs 4 bytes"}},
   };
   for (const Case& c : cases) {
     std::string msg = error_of([&] { parse_npy(c.bytes, "bad.npy"); });
     EXPECT_EQ(msg.rfind("bad.npy: ", 0), 0u) << msg;
-    for (const std::string& part : c.expected) EXPECT_NE(msg.find(part), std::string::npos) << "want '" << part << "' in: " << msg;
+    for (const std::string& part : c.expected)
+      EXPECT_NE(msg.find(part), std::string::npos) << "want '" << part << "' in: " << msg;
   }
 }
 
@@ -384,22 +400,25 @@ TEST_F(NpyMalformedFile, LoadReportsThePath) {
     std::string bytes;
     std::string expected;
   };
-  for (const Case& c : std::vector<Case>{{"", "truncated header"},
-                                         {good.substr(0, 5), "truncated header"},
-                                         {good.substr(0, 9), "truncated header"},
-                                         {good.substr(0, 60), "truncated header: the header length field says 118 bytes, only 50 follow"},
-                                         {good.substr(0, good.size() - 1), "truncated data"},
-                                         {good + "!", "extra data"},
-                                         {"hello world, not numpy", "bad magic"}}) {
+  for (const Case& c : std::vector<Case>{
+           {"", "truncated header"},
+           {good.substr(0, 5), "truncated header"},
+           {good.substr(0, 9), "truncated header"},
+           {good.substr(0, 60), "truncated header: the header length field says 118 bytes, only 50 follow"},
+           {good.substr(0, good.size() - 1), "truncated data"},
+           {good + "!", "extra data"},
+           {"hello world, not numpy", "bad magic"}}) {
     auto path = write("bad.npy", c.bytes);
     std::string msg = error_of([&] { load_npy(path); });
     EXPECT_EQ(msg.rfind(path.string() + ": ", 0), 0u) << msg;
     EXPECT_NE(msg.find(c.expected), std::string::npos) << "want '" << c.expected << "' in: " << msg;
   }
   // Version 2 and 3 files through the file path.
-  std::string v2 = npy_file("{'descr': '<i8', 'fortran_order': False, 'shape': (2,)}", raw(std::vector<std::int64_t>{5, 6}), 2);
+  std::string v2 =
+      npy_file("{'descr': '<i8', 'fortran_order': False, 'shape': (2,)}", raw(std::vector<std::int64_t>{5, 6}), 2);
   EXPECT_EQ(load_npy(write("v2.npy", v2)).to_vector<std::int64_t>(), (std::vector<std::int64_t>{5, 6}));
-  std::string v3 = npy_file("{'descr': '<i8', 'fortran_order': True, 'shape': (2, 1)}", raw(std::vector<std::int64_t>{5, 6}), 3);
+  std::string v3 =
+      npy_file("{'descr': '<i8', 'fortran_order': True, 'shape': (2, 1)}", raw(std::vector<std::int64_t>{5, 6}), 3);
   EXPECT_EQ(load_npy(write("v3.npy", v3)).to_vector<std::int64_t>(), (std::vector<std::int64_t>{5, 6}));
   std::string msg = error_of([&] { load_npy(write("v2t.npy", v2.substr(0, 11))); });
   EXPECT_NE(msg.find("header length field of version 2.0"), std::string::npos) << msg;
@@ -430,7 +449,8 @@ TEST(NpyFuzz, CorruptedFilesThrowMisoErrors) {
           if (!s.empty()) s[pick(s.size())] ^= static_cast<char>(1 + pick(255));
           break;
         case 1:  // a structural character in the header
-          if (s.size() > 10) s[10 + pick(std::min<std::size_t>(s.size() - 10, 100))] = structural[pick(structural.size())];
+          if (s.size() > 10)
+            s[10 + pick(std::min<std::size_t>(s.size() - 10, 100))] = structural[pick(structural.size())];
           break;
         case 2:  // truncate
           s.resize(pick(s.size() + 1));
@@ -538,7 +558,8 @@ with open('v3.npy', 'wb') as f:
   expect_same(a.to(DType::F32), load("v2.npy"));
   expect_same(a.to(DType::F32), load("v3.npy"));
   // Our writer produces NumPy's bytes exactly.
-  for (const char* file : {"f32.npy", "f64.npy", "f16.npy", "i32.npy", "i64.npy", "bool.npy", "scalar.npy", "empty.npy"}) {
+  for (const char* file :
+       {"f32.npy", "f64.npy", "f16.npy", "i32.npy", "i64.npy", "bool.npy", "scalar.npy", "empty.npy"}) {
     EXPECT_EQ(to_npy(load(file)), core::read_file(dir_ / file)) << file;
   }
 }

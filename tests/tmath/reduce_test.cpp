@@ -252,13 +252,13 @@ TEST(Reduce, NonContiguousInputsMatchReference) {
   for (DType dt : {DType::F32, DType::F64, DType::BF16, DType::I32}) {
     Tensor base = random_tensor({4, 6, 5}, dt, seed++);
     std::vector<Tensor> views = {
-        base.transpose(0, 2),                                  // [5, 6, 4]
-        base.permute({1, 2, 0}),                               // [6, 5, 4]
-        base.slice(1, 1, 6, 2).slice(2, 0, 5, 3),              // [4, 3, 2]
-        base.slice(0, 3, 4).slice(2, 4, 5),                    // [1, 6, 1]
-        random_tensor({1, 5}, dt, seed++).expand({3, 4, 5}),   // stride 0
-        random_tensor({3, 1}, dt, seed++).expand({3, 6}),      // stride 0 inner
-        base.select(1, 2).t(),                                 // [5, 4]
+        base.transpose(0, 2),                                 // [5, 6, 4]
+        base.permute({1, 2, 0}),                              // [6, 5, 4]
+        base.slice(1, 1, 6, 2).slice(2, 0, 5, 3),             // [4, 3, 2]
+        base.slice(0, 3, 4).slice(2, 4, 5),                   // [1, 6, 1]
+        random_tensor({1, 5}, dt, seed++).expand({3, 4, 5}),  // stride 0
+        random_tensor({3, 1}, dt, seed++).expand({3, 6}),     // stride 0 inner
+        base.select(1, 2).t(),                                // [5, 4]
     };
     for (const Tensor& v : views) {
       for (const auto& axes : all_axis_sets(v.shape())) {

@@ -2,9 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cfloat>
 #include <cmath>
 #include <cstdint>
-#include <cfloat>
 #include <cstdio>
 #include <cstring>
 #include <functional>

@@ -108,9 +108,11 @@ void attend_block(const T* q, const T* k, const T* v, T* out, const Problem& pr,
 }
 
 // The f32 block compiled for AVX-512, AVX2 and baseline x86-64, chosen at load.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void attend_block_f32(
-    const float* q, const float* k, const float* v, float* out, const Problem& pr, float scale, std::int64_t b,
-    std::int64_t qb, float* scratch) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) void attend_block_f32(const float* q, const float* k,
+                                                                                   const float* v, float* out,
+                                                                                   const Problem& pr, float scale,
+                                                                                   std::int64_t b, std::int64_t qb,
+                                                                                   float* scratch) {
   attend_block<float>(q, k, v, out, pr, scale, b, qb, scratch);
 }
 
@@ -157,7 +159,8 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
     return s;
   };
   const DType out_dtype = promote(promote(q.dtype(), k.dtype()), v.dtype());
-  if (!is_floating(out_dtype)) fail("attention: q, k and v must be floating point, got " + std::string(name(out_dtype)));
+  if (!is_floating(out_dtype))
+    fail("attention: q, k and v must be floating point, got " + std::string(name(out_dtype)));
   const DType work = out_dtype == DType::F64 ? DType::F64 : DType::F32;
   Tensor qc = q.expand(with(batch, L, D)).to(work).contiguous();
   Tensor kc = k.expand(with(batch, S, D)).to(work).contiguous();

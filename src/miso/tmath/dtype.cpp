@@ -39,9 +39,7 @@ DType parse_dtype(std::string_view text) {
               "unknown dtype '" + std::string(text) + "' (expected f32, f64, f16, bf16, i32, i64 or bool)");
 }
 
-bool is_floating(DType t) noexcept {
-  return t == DType::F32 || t == DType::F64 || t == DType::F16 || t == DType::BF16;
-}
+bool is_floating(DType t) noexcept { return t == DType::F32 || t == DType::F64 || t == DType::F16 || t == DType::BF16; }
 
 bool is_integer(DType t) noexcept { return t == DType::I32 || t == DType::I64; }
 

@@ -48,8 +48,8 @@ inline float half_to_float(Half h) noexcept {
   const std::uint32_t two_w = w + w;
   const float normalized = std::bit_cast<float>((two_w >> 4) + (0xE0u << 23)) * 0x1.0p-112f;
   const float denormalized = std::bit_cast<float>((two_w >> 17) | (126u << 23)) - 0.5f;
-  const std::uint32_t result =
-      sign | (two_w < (1u << 27) ? std::bit_cast<std::uint32_t>(denormalized) : std::bit_cast<std::uint32_t>(normalized));
+  const std::uint32_t result = sign | (two_w < (1u << 27) ? std::bit_cast<std::uint32_t>(denormalized)
+                                                          : std::bit_cast<std::uint32_t>(normalized));
   return std::bit_cast<float>(result);
 }
 
@@ -68,7 +68,9 @@ inline Half float_to_half(float f) noexcept {
   return Half{static_cast<std::uint16_t>((sign >> 16) | (shl1_w > 0xFF000000u ? 0x7E00u : nonsign))};
 }
 
-inline float bf16_to_float(BFloat16 b) noexcept { return std::bit_cast<float>(static_cast<std::uint32_t>(b.bits) << 16); }
+inline float bf16_to_float(BFloat16 b) noexcept {
+  return std::bit_cast<float>(static_cast<std::uint32_t>(b.bits) << 16);
+}
 
 inline BFloat16 float_to_bf16(float f) noexcept {
   std::uint32_t u = std::bit_cast<std::uint32_t>(f);

@@ -50,7 +50,8 @@ const char* op_name(BinaryOp op) noexcept {
 }
 
 const char* op_name(UnaryOp op) noexcept {
-  static constexpr const char* kNames[] = {"neg", "abs", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "gelu", "erf"};
+  static constexpr const char* kNames[] = {"neg",  "abs",     "exp",  "log",  "sqrt",
+                                           "tanh", "sigmoid", "relu", "gelu", "erf"};
   return kNames[static_cast<int>(op)];
 }
 
@@ -112,9 +113,8 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   Tensor out = Tensor::empty(shape, result_dtype(op, a.dtype(), b.dtype()));
   detail::visit_compute(compute_dtype(op, a.dtype(), b.dtype()), [&](auto tag) {
     using C = typename decltype(tag)::type;
-    blockwise<C, 2>(out, {&a, &b}, [op](const auto& in, C* o, std::int64_t m) {
-      detail::apply_binary<C>(op, in[0], in[1], o, m);
-    });
+    blockwise<C, 2>(out, {&a, &b},
+                    [op](const auto& in, C* o, std::int64_t m) { detail::apply_binary<C>(op, in[0], in[1], o, m); });
   });
   return out;
 }

@@ -56,8 +56,8 @@ std::vector<std::int64_t> checked_indices(const Tensor& index, std::int64_t axis
       } else {
         where = std::to_string(p);
       }
-      fail(std::string(op) + ": index " + std::to_string(i) + " (at position " + where + " of the index) is out of range for axis " +
-           std::to_string(axis) + " of size " + std::to_string(size));
+      fail(std::string(op) + ": index " + std::to_string(i) + " (at position " + where +
+           " of the index) is out of range for axis " + std::to_string(axis) + " of size " + std::to_string(size));
     }
     if (i < 0) idx[p] = i + size;
   }
@@ -84,12 +84,13 @@ Tensor concatenate(const std::vector<Tensor>& tensors, std::int64_t axis) {
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     const Tensor& t = tensors[i];
     if (t.dim() == 0) {
-      fail("concatenate: tensor " + std::to_string(i) + " is zero-dimensional (shape []): there is no axis to join along (use stack)");
+      fail("concatenate: tensor " + std::to_string(i) +
+           " is zero-dimensional (shape []): there is no axis to join along (use stack)");
     }
     if (t.dim() != first.dim()) {
-      fail("concatenate: tensor " + std::to_string(i) + " has shape " + to_string(t.shape()) + " (" + std::to_string(t.dim()) +
-           " dimensions) but tensor 0 has shape " + to_string(first.shape()) + " (" + std::to_string(first.dim()) +
-           " dimensions)");
+      fail("concatenate: tensor " + std::to_string(i) + " has shape " + to_string(t.shape()) + " (" +
+           std::to_string(t.dim()) + " dimensions) but tensor 0 has shape " + to_string(first.shape()) + " (" +
+           std::to_string(first.dim()) + " dimensions)");
     }
   }
   const std::int64_t ax = normalize_dim(axis, first.dim(), "concatenate");
@@ -190,9 +191,9 @@ Tensor gather(const Tensor& a, std::int64_t axis, const Tensor& index) {
   const auto ua = static_cast<std::size_t>(ax);
   for (std::size_t d = 0; d < a.shape().size(); ++d) {
     if (d != ua && index.shape()[d] > a.shape()[d]) {
-      fail("gather: the index has shape " + to_string(index.shape()) + ", larger than the input's " + to_string(a.shape()) +
-           " in dimension " + std::to_string(d) + " (" + std::to_string(index.shape()[d]) + " > " +
-           std::to_string(a.shape()[d]) + "; only axis " + std::to_string(ax) + " may differ)");
+      fail("gather: the index has shape " + to_string(index.shape()) + ", larger than the input's " +
+           to_string(a.shape()) + " in dimension " + std::to_string(d) + " (" + std::to_string(index.shape()[d]) +
+           " > " + std::to_string(a.shape()[d]) + "; only axis " + std::to_string(ax) + " may differ)");
     }
   }
   const std::vector<std::int64_t> idx = checked_indices(index, ax, a.shape()[ua], "gather");

@@ -10,13 +10,13 @@
 // keeps every dtype combination down to one conversion in and one out.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <functional>
 #include <string>
-#include <algorithm>
 #include <vector>
 
 #include "miso/tmath/dtype.hpp"
@@ -27,12 +27,12 @@ namespace miso::tmath::detail {
 // Error(InvalidArgument) with `message`: what every operation throws for bad arguments.
 [[noreturn]] inline void fail(const std::string& message) { throw Error(Error::Kind::InvalidArgument, message); }
 
-inline constexpr std::int64_t kBlock = 1024;  // elements per block of a kernel's buffers
+inline constexpr std::int64_t kBlock = 1024;         // elements per block of a kernel's buffers
 inline constexpr std::int64_t kMinParallel = 32768;  // fewer elements run on one thread
 
 template <int N>
 struct Loop {
-  Shape shape;                                    // coalesced
+  Shape shape;                                       // coalesced
   std::array<std::vector<std::int64_t>, N> strides;  // bytes, per operand
   std::array<std::byte*, N> base{};
   std::int64_t numel = 1;
@@ -143,7 +143,8 @@ void dyn_runs(const DynLoop& loop, std::int64_t begin, std::int64_t end, std::ve
 }
 
 // Runs body(begin, end) over [0, numel) on the executor when large enough.
-void parallel_range(std::int64_t numel, std::int64_t min_chunk, const std::function<void(std::int64_t, std::int64_t)>& body);
+void parallel_range(std::int64_t numel, std::int64_t min_chunk,
+                    const std::function<void(std::int64_t, std::int64_t)>& body);
 
 // n elements of dtype `dt` at p (byte stride `stride`) as C. Returns p itself
 // when no conversion or gathering is needed, else fills buf.

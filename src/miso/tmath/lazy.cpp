@@ -118,7 +118,8 @@ std::shared_ptr<const Plan> allocate(const Trace& t) {
     // (the block kernels allow the output to alias an input).
     for (int v : {t.code[static_cast<std::size_t>(i)].a, t.code[static_cast<std::size_t>(i)].b,
                   t.code[static_cast<std::size_t>(i)].c}) {
-      if (v >= 0 && last_use[static_cast<std::size_t>(v)] == i && t.code[static_cast<std::size_t>(v)].code != Code::Const &&
+      if (v >= 0 && last_use[static_cast<std::size_t>(v)] == i &&
+          t.code[static_cast<std::size_t>(v)].code != Code::Const &&
           std::find(free_regs.begin(), free_regs.end(), phys[static_cast<std::size_t>(v)]) == free_regs.end()) {
         free_regs.push_back(phys[static_cast<std::size_t>(v)]);
       }
@@ -311,8 +312,8 @@ class Evaluator {
         if (n.args.size() > 2) in.c = self(self, *n.args[2]);
         in.code = n.kind == Kind::Unary ? Code::Unary : n.kind == Kind::Binary ? Code::Binary : Code::Where;
         in.op = n.op;
-        append(t.key, {std::to_string(static_cast<int>(in.code)), ".", std::to_string(in.op), "(", std::to_string(in.a), ",",
-                       std::to_string(in.b), ",", std::to_string(in.c), ");"});
+        append(t.key, {std::to_string(static_cast<int>(in.code)), ".", std::to_string(in.op), "(", std::to_string(in.a),
+                       ",", std::to_string(in.b), ",", std::to_string(in.c), ");"});
       }
       in.dst = static_cast<int>(t.code.size());
       t.code.push_back(in);
@@ -388,7 +389,8 @@ class Evaluator {
                 continue;
               }
             }
-            const C* r = run_block<C>(*plan, regs, t.leaves, p, in, 1, off, m, same ? reinterpret_cast<C*>(dst) : nullptr);
+            const C* r =
+                run_block<C>(*plan, regs, t.leaves, p, in, 1, off, m, same ? reinterpret_cast<C*>(dst) : nullptr);
             detail::store<C>(dst, ot, in[0], m, r);
           }
         });
@@ -419,7 +421,8 @@ class Evaluator {
     remember_owners(node);
     Trace t = trace(input);
     std::string key;
-    append(key, {"R", std::to_string(node.op), tmath::to_string(input.shape), tmath::to_string(node.shape), "|", t.key});
+    append(key,
+           {"R", std::to_string(node.op), tmath::to_string(input.shape), tmath::to_string(node.shape), "|", t.key});
     t.key = std::move(key);
     auto plan = compile(t);
     std::vector<Tensor> leaves = leaf_tensors(t);
@@ -476,7 +479,8 @@ class Evaluator {
       for (std::int64_t ch = 1; ch < chunks; ++ch) {
         acc = fold(op, acc, partial[static_cast<std::size_t>(o * chunks + ch)]);
       }
-      if (op == ReduceOp::Mean) acc = per > 0 ? acc / static_cast<double>(per) : std::numeric_limits<double>::quiet_NaN();
+      if (op == ReduceOp::Mean)
+        acc = per > 0 ? acc / static_cast<double>(per) : std::numeric_limits<double>::quiet_NaN();
       result[static_cast<std::size_t>(o)] = acc;
     }
     visit_dtype(out.dtype(), [&](auto tag) {

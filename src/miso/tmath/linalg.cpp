@@ -28,8 +28,8 @@
 
 #include "miso/nexus/parallel.hpp"
 #include "miso/profiler/span.hpp"
-#include "miso/tmath/memory_pool.hpp"
 #include "miso/tmath/kernels.hpp"
+#include "miso/tmath/memory_pool.hpp"
 #include "miso/tmath/ops.hpp"
 
 namespace miso::tmath {
@@ -255,9 +255,9 @@ void gemm_int(const Plan& p, const T* a, const T* b, T* c) {
 
 // --- bf16 on AVX512-BF16 -----------------------------------------------------------------
 
-constexpr int kMR = 14;              // rows of a register tile
-constexpr int kNV = 2;               // 16-lane vectors across a register tile
-constexpr int kNR = 16 * kNV;        // columns of a register tile
+constexpr int kMR = 14;                      // rows of a register tile
+constexpr int kNV = 2;                       // 16-lane vectors across a register tile
+constexpr int kNR = 16 * kNV;                // columns of a register tile
 constexpr std::int64_t kBlockRowPanels = 4;  // A panels per block (56 rows)
 constexpr std::int64_t kBlockColPanels = 8;  // B panels per block (256 columns)
 
@@ -265,9 +265,9 @@ constexpr std::int64_t kBlockColPanels = 8;  // B panels per block (256 columns)
 // a holds kMR words per pair step (rows beyond R unused) and b kNR words.
 template <int R>
 __attribute__((target("avx512f,avx512bf16,avx512bw,avx512vl"))) void bf16_tile(const std::uint32_t* a,
-                                                                                 const std::uint32_t* b,
-                                                                                 std::int64_t kp, std::uint16_t* c,
-                                                                                 std::int64_t ldc, int cols) {
+                                                                               const std::uint32_t* b, std::int64_t kp,
+                                                                               std::uint16_t* c, std::int64_t ldc,
+                                                                               int cols) {
   __m512 acc[R][kNV];
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r) {
@@ -308,7 +308,9 @@ constexpr std::array<TileFn, sizeof...(I)> make_tiles(std::index_sequence<I...>)
 }
 constexpr std::array<TileFn, kMR> kTiles = make_tiles(std::make_index_sequence<kMR>{});
 
-std::uint32_t pair(std::uint16_t lo, std::uint16_t hi) { return static_cast<std::uint32_t>(lo) | (std::uint32_t{hi} << 16); }
+std::uint32_t pair(std::uint16_t lo, std::uint16_t hi) {
+  return static_cast<std::uint32_t>(lo) | (std::uint32_t{hi} << 16);
+}
 
 // A bf16 matrix as bits: element (i, j) at p[i * rs + j * cs].
 struct Bits {
@@ -325,8 +327,7 @@ std::uint32_t word_at(const std::uint16_t* p) {
 // Vectors `count` of a matrix whose k runs contiguously (A rows when cs == 1, B
 // columns when rs == 1): vector v starts at src + v * step, and the pairs of
 // its K values go to dst[q * width + v].
-void pack_words(const std::uint16_t* src, std::int64_t step, int count, std::int64_t k, int width,
-                std::uint32_t* dst) {
+void pack_words(const std::uint16_t* src, std::int64_t step, int count, std::int64_t k, int width, std::uint32_t* dst) {
   const std::int64_t kp = (k + 1) / 2;
   for (int v = 0; v < count; ++v) {
     const std::uint16_t* p = src + v * step;
@@ -353,7 +354,7 @@ void pack_a(const Bits& a, std::int64_t i0, int rows, std::int64_t k, std::uint3
 
 // Two rows of kNR contiguous bf16 interleaved into kNR word pairs.
 __attribute__((target("avx512f,avx512bw"))) void interleave_rows(const std::uint16_t* r0, const std::uint16_t* r1,
-                                                                  std::uint32_t* dst) {
+                                                                 std::uint32_t* dst) {
   static_assert(kNR == 32, "interleave_rows handles 32 columns");
   alignas(64) static constexpr std::array<std::uint16_t, 64> kIndex = [] {
     std::array<std::uint16_t, 64> idx{};
@@ -470,7 +471,7 @@ class Bf16Gemm {
           for (std::int64_t i = ib * kBlockRowPanels; i < i_end; ++i) {
             const int rows = static_cast<int>(std::min<std::int64_t>(kMR, m - i * kMR));
             kTiles[static_cast<std::size_t>(rows - 1)](ap + i * kp * kMR, bp + j * kp * kNR, kp,
-                                                        c + i * kMR * ldc + j * kNR, ldc, cols);
+                                                       c + i * kMR * ldc + j * kNR, ldc, cols);
           }
         }
       }
@@ -568,8 +569,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   const Tensor b2 = b.dim() == 1 ? b.unsqueeze(1) : b;
   const std::int64_t m = a2.size(-2), k = a2.size(-1), kb = b2.size(-2), n = b2.size(-1);
   if (k != kb) {
-    fail("matmul: shapes " + to_string(a.shape()) + " and " + to_string(b.shape()) + " do not match: " +
-         std::to_string(k) + " columns against " + std::to_string(kb) + " rows");
+    fail("matmul: shapes " + to_string(a.shape()) + " and " + to_string(b.shape()) +
+         " do not match: " + std::to_string(k) + " columns against " + std::to_string(kb) + " rows");
   }
   const Shape batch = broadcast_batch(a, b, a2, b2);
   Shape full = batch;

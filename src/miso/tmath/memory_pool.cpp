@@ -80,7 +80,9 @@ void* MemoryPool::system_allocate(std::size_t bytes) {
   return block;
 }
 
-void MemoryPool::system_free(void* block, std::size_t bytes) noexcept { ::operator delete(block, alignment_for(bytes)); }
+void MemoryPool::system_free(void* block, std::size_t bytes) noexcept {
+  ::operator delete(block, alignment_for(bytes));
+}
 
 void* MemoryPool::allocate(std::size_t bytes) {
   const std::size_t size = class_size(bytes);

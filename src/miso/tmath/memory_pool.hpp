@@ -19,11 +19,11 @@ namespace miso::tmath {
 inline constexpr std::size_t kAlignment = 64;
 
 struct PoolStats {
-  std::uint64_t in_use_bytes = 0;    // handed out and not yet returned (class sizes)
+  std::uint64_t in_use_bytes = 0;  // handed out and not yet returned (class sizes)
   std::uint64_t peak_in_use_bytes = 0;
-  std::uint64_t cached_bytes = 0;    // returned and kept for reuse
-  std::uint64_t hits = 0;            // requests served from a free list
-  std::uint64_t misses = 0;          // requests that went to the system
+  std::uint64_t cached_bytes = 0;  // returned and kept for reuse
+  std::uint64_t hits = 0;          // requests served from a free list
+  std::uint64_t misses = 0;        // requests that went to the system
 };
 
 class MemoryPool {

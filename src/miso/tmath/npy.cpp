@@ -19,7 +19,7 @@ namespace miso::tmath {
 namespace {
 
 constexpr std::string_view kMagic{"\x93NUMPY", 6};
-constexpr std::size_t kAlign = 64;            // numpy.lib.format.ARRAY_ALIGN
+constexpr std::size_t kAlign = 64;             // numpy.lib.format.ARRAY_ALIGN
 constexpr std::size_t kGrowthAxisDigits = 21;  // numpy.lib.format.GROWTH_AXIS_MAX_DIGITS
 constexpr int kMaxNesting = 32;
 static_assert(std::endian::native == std::endian::little || std::endian::native == std::endian::big);
@@ -72,8 +72,8 @@ Preamble parse_preamble(std::string_view b, const std::string& what) {
     fail(what, "not a .npy file: bad magic " + quote_text(b.substr(0, kMagic.size())) + " (expected '\\x93NUMPY')");
   }
   if (b.size() < kMagic.size() + 2) {
-    fail(what, "truncated header: the file ends after " + std::to_string(b.size()) +
-                   " bytes, inside the magic and version");
+    fail(what,
+         "truncated header: the file ends after " + std::to_string(b.size()) + " bytes, inside the magic and version");
   }
   Preamble p;
   p.major = static_cast<unsigned char>(b[6]);
@@ -204,7 +204,8 @@ class HeaderParser {
       } else if (word == "None") {
         v.kind = Value::Kind::None;
       } else {
-        error("unexpected name " + quote_text(word) + " (expected a string, integer, True, False, None, tuple or list)");
+        error("unexpected name " + quote_text(word) +
+              " (expected a string, integer, True, False, None, tuple or list)");
       }
       pos_ = end;
     } else {
@@ -250,7 +251,8 @@ class HeaderParser {
     }
     if (!is_digit(peek())) error("expected digits of an integer");
     std::uint64_t magnitude = 0;
-    const std::uint64_t limit = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) + (negative ? 1 : 0);
+    const std::uint64_t limit =
+        static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) + (negative ? 1 : 0);
     while (is_digit(peek())) {
       auto d = static_cast<std::uint64_t>(s_[pos_++] - '0');
       if (magnitude > (limit - d) / 10) {
@@ -385,9 +387,13 @@ Header parse_header(std::string_view text, const std::string& what) {
   const Value* fortran = nullptr;
   const Value* shape = nullptr;
   for (const auto& [key, value] : entries) {
-    const Value** slot = key == "descr" ? &descr : key == "fortran_order" ? &fortran : key == "shape" ? &shape : nullptr;
+    const Value** slot = key == "descr"           ? &descr
+                         : key == "fortran_order" ? &fortran
+                         : key == "shape"         ? &shape
+                                                  : nullptr;
     if (!slot) {
-      fail(what, "unexpected key '" + escape(key) + "' in the header dict (expected 'descr', 'fortran_order' and 'shape') in header " +
+      fail(what, "unexpected key '" + escape(key) +
+                     "' in the header dict (expected 'descr', 'fortran_order' and 'shape') in header " +
                      quote_text(text, 400));
     }
     if (*slot) fail(what, "key '" + key + "' appears twice in the header dict " + quote_text(text, 400));
@@ -416,7 +422,9 @@ Header parse_header(std::string_view text, const std::string& what) {
   h.fortran = fortran->flag;
 
   if (shape->kind != Value::Kind::Tuple) {
-    std::string hint = shape->kind == Value::Kind::Int ? " (a 1-tuple needs a trailing comma, as in (" + std::to_string(shape->num) + ",))" : "";
+    std::string hint = shape->kind == Value::Kind::Int
+                           ? " (a 1-tuple needs a trailing comma, as in (" + std::to_string(shape->num) + ",))"
+                           : "";
     fail(what, "'shape' must be a tuple of non-negative integers, found " + parser.source(*shape) + hint);
   }
   for (const Value& dim : shape->items) {
@@ -478,8 +486,8 @@ Tensor build(const Header& h, Fill&& fill) {
 }
 
 std::string header_bytes(const Tensor& t) {
-  std::string dict = "{'descr': '" + descr_of(t.dtype()) + "', 'fortran_order': False, 'shape': " +
-                     shape_repr(t.shape()) + ", }";
+  std::string dict =
+      "{'descr': '" + descr_of(t.dtype()) + "', 'fortran_order': False, 'shape': " + shape_repr(t.shape()) + ", }";
   if (!t.shape().empty()) dict.append(kGrowthAxisDigits - std::to_string(t.shape()[0]).size(), ' ');
   for (int major : {1, 2}) {
     const std::size_t len_bytes = major == 1 ? 2 : 4;

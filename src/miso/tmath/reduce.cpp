@@ -36,11 +36,10 @@ void require_defined(const Tensor& t, const char* op) {
 }
 
 constexpr std::int64_t kChunk = std::int64_t{1} << 16;  // inner elements per unit of work
-constexpr int kLanes = 8;                              // independent accumulators of a run
+constexpr int kLanes = 8;                               // independent accumulators of a run
 
 template <typename S>
-constexpr bool kIsFloat =
-    std::is_floating_point_v<S> || std::is_same_v<S, Half> || std::is_same_v<S, BFloat16>;
+constexpr bool kIsFloat = std::is_floating_point_v<S> || std::is_same_v<S, Half> || std::is_same_v<S, BFloat16>;
 
 // The type max/min/argmax compare in: float for the 16-bit floats, i32 for bool.
 template <typename S>
@@ -72,8 +71,8 @@ Plan make_plan(const Tensor& a, const std::vector<std::int64_t>& axes, bool keep
     }
     auto d = static_cast<std::size_t>(axis < 0 ? axis + nd : axis);
     if (reduced[d]) {
-      fail(std::string(op) + ": axis " + std::to_string(axis) + " is repeated in " + to_string(axes) +
-           " for shape " + to_string(a.shape()));
+      fail(std::string(op) + ": axis " + std::to_string(axis) + " is repeated in " + to_string(axes) + " for shape " +
+           to_string(a.shape()));
     }
     reduced[d] = true;
   }
@@ -166,7 +165,9 @@ void reduce_plan(const Plan& plan, const Init& init, const Run& run, const Combi
 }
 
 // --- run kernels ---------------------------------------------------------------------
-double tree8(const double* acc) { return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])); }
+double tree8(const double* acc) {
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
 
 // Sum in double of n elements of S; with `center`, of (x - center)^2.
 template <typename S, bool kSquares>
@@ -341,7 +342,8 @@ bool column_blocks(const Plan& plan, const Block& block) {
   const auto slots = static_cast<std::int64_t>(nexus::Executor::global().concurrency());
   const std::int64_t columns = std::clamp<std::int64_t>((outputs + 2 * slots - 1) / (2 * slots), 512, 8192);
   const std::int64_t blocks = (outputs + columns - 1) / columns;
-  const std::int64_t min_blocks = std::max<std::int64_t>(1, detail::kMinParallel / std::max<std::int64_t>(1, columns * count));
+  const std::int64_t min_blocks =
+      std::max<std::int64_t>(1, detail::kMinParallel / std::max<std::int64_t>(1, columns * count));
   detail::parallel_range(blocks, min_blocks, [&](std::int64_t b0, std::int64_t b1) {
     for (std::int64_t b = b0; b < b1; ++b) {
       const std::int64_t first = b * columns, width = std::min(columns, outputs - first);
@@ -530,7 +532,10 @@ Tensor var(const Tensor& a, const std::vector<std::int64_t>& axes, bool keepdims
       double sum;
     };
     reduce_plan<Dev>(
-        plan, [&](std::int64_t o) { return Dev{means[static_cast<std::size_t>(o)], 0.0}; },
+        plan,
+        [&](std::int64_t o) {
+          return Dev{means[static_cast<std::size_t>(o)], 0.0};
+        },
         [](Dev& s, const std::byte* p, std::int64_t stride, std::int64_t n, std::int64_t) {
           s.sum += sum_run<S, true>(p, stride, n, s.center);
         },

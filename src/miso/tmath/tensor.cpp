@@ -26,7 +26,8 @@ const char* name(Device device) noexcept {
 
 void synchronize(Device device) {
   MISO_PROFILE_SCOPE("tmath.synchronize");
-  if (device != Device::Cpu) fail("synchronize: device " + std::to_string(static_cast<int>(device)) + " is not in this build");
+  if (device != Device::Cpu)
+    fail("synchronize: device " + std::to_string(static_cast<int>(device)) + " is not in this build");
 }
 
 // --- storage and shapes -----------------------------------------------------------
@@ -93,11 +94,19 @@ Tensor Tensor::empty(const Shape& shape, DType dtype) {
 }
 
 Tensor::Tensor(std::shared_ptr<Storage> storage, Shape shape, Shape strides, std::int64_t offset, DType dtype)
-    : storage_(std::move(storage)), shape_(std::move(shape)), strides_(std::move(strides)), offset_(offset), dtype_(dtype) {
-  if (shape_.size() != strides_.size()) fail("tensor: shape " + tmath::to_string(shape_) + " and strides " + tmath::to_string(strides_) + " differ in rank");
+    : storage_(std::move(storage)),
+      shape_(std::move(shape)),
+      strides_(std::move(strides)),
+      offset_(offset),
+      dtype_(dtype) {
+  if (shape_.size() != strides_.size())
+    fail("tensor: shape " + tmath::to_string(shape_) + " and strides " + tmath::to_string(strides_) +
+         " differ in rank");
 }
 
-std::int64_t Tensor::size(std::int64_t d) const { return shape_[static_cast<std::size_t>(normalize_dim(d, dim(), "size"))]; }
+std::int64_t Tensor::size(std::int64_t d) const {
+  return shape_[static_cast<std::size_t>(normalize_dim(d, dim(), "size"))];
+}
 
 bool Tensor::is_contiguous() const noexcept {
   if (numel() == 0) return true;  // nothing to lay out
@@ -251,12 +260,13 @@ Shape Tensor::resolve_shape(const Shape& shape, const char* op) const {
   }
   if (infer >= 0) {
     if (known == 0 || numel() % known != 0) {
-      fail(std::string(op) + ": cannot infer -1 in " + tmath::to_string(shape) + " for " + std::to_string(numel()) + " elements");
+      fail(std::string(op) + ": cannot infer -1 in " + tmath::to_string(shape) + " for " + std::to_string(numel()) +
+           " elements");
     }
     out[static_cast<std::size_t>(infer)] = numel() / known;
   } else if (known != numel()) {
-    fail(std::string(op) + ": shape " + tmath::to_string(shape_) + " (" + std::to_string(numel()) + " elements) cannot become " +
-         tmath::to_string(shape) + " (" + std::to_string(known) + " elements)");
+    fail(std::string(op) + ": shape " + tmath::to_string(shape_) + " (" + std::to_string(numel()) +
+         " elements) cannot become " + tmath::to_string(shape) + " (" + std::to_string(known) + " elements)");
   }
   return out;
 }
@@ -333,7 +343,8 @@ Tensor Tensor::to(DType dtype) const {
 }
 
 double Tensor::item() const {
-  if (numel() != 1) fail("item: the tensor has " + std::to_string(numel()) + " elements, shape " + tmath::to_string(shape_));
+  if (numel() != 1)
+    fail("item: the tensor has " + std::to_string(numel()) + " elements, shape " + tmath::to_string(shape_));
   return at(Shape(shape_.size(), 0));
 }
 
@@ -351,7 +362,8 @@ double Tensor::at(const std::vector<std::int64_t>& index) const {
     if (i < 0) i += shape_[d];
     off += i * strides_[d];
   }
-  const std::byte* p = static_cast<const std::byte*>(storage_->data()) + off * static_cast<std::int64_t>(size_of(dtype_));
+  const std::byte* p =
+      static_cast<const std::byte*>(storage_->data()) + off * static_cast<std::int64_t>(size_of(dtype_));
   return visit_dtype(dtype_, [&](auto tag) {
     using S = typename decltype(tag)::type;
     S v;
@@ -460,9 +472,8 @@ Tensor full(const Shape& shape, double value, DType dtype) {
     using S = typename decltype(tag)::type;
     S v = convert<S>(value);
     S* p = t.data<S>();
-    detail::parallel_range(t.numel(), detail::kMinParallel * 4, [&](std::int64_t b, std::int64_t e) {
-      std::fill(p + b, p + e, v);
-    });
+    detail::parallel_range(t.numel(), detail::kMinParallel * 4,
+                           [&](std::int64_t b, std::int64_t e) { std::fill(p + b, p + e, v); });
   });
   return t;
 }

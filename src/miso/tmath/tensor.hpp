@@ -94,7 +94,7 @@ class Tensor {
   Tensor select(std::int64_t dim, std::int64_t index) const;  // drops the dimension
   Tensor transpose(std::int64_t a, std::int64_t b) const;
   Tensor permute(const std::vector<std::int64_t>& order) const;
-  Tensor t() const;  // transpose of the last two dimensions
+  Tensor t() const;                         // transpose of the last two dimensions
   Tensor expand(const Shape& shape) const;  // broadcast to `shape` (stride 0)
   Tensor squeeze() const;                   // every size-1 dimension
   Tensor squeeze(std::int64_t dim) const;
@@ -107,8 +107,8 @@ class Tensor {
   Tensor flatten() const { return reshape({-1}); }
 
   // --- copies -------------------------------------------------------------------
-  Tensor contiguous() const;  // *this when already contiguous
-  Tensor clone() const;       // always a new block
+  Tensor contiguous() const;     // *this when already contiguous
+  Tensor clone() const;          // always a new block
   Tensor to(DType dtype) const;  // *this when already of that dtype
 
   // --- elements -----------------------------------------------------------------
@@ -162,8 +162,7 @@ class Generator {
   std::optional<double> spare_;
 };
 
-Tensor rand_uniform(const Shape& shape, Generator& gen, double low = 0.0, double high = 1.0,
-                    DType dtype = DType::F32);
+Tensor rand_uniform(const Shape& shape, Generator& gen, double low = 0.0, double high = 1.0, DType dtype = DType::F32);
 Tensor rand_normal(const Shape& shape, Generator& gen, double mean = 0.0, double stddev = 1.0,
                    DType dtype = DType::F32);
 
