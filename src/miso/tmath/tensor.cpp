@@ -535,15 +535,6 @@ Tensor from_values(std::initializer_list<double> values, const Shape& shape, DTy
   return t;
 }
 
-std::uint64_t Generator::next() noexcept {
-  std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
-double Generator::uniform() noexcept { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-
 double Generator::normal() noexcept {
   if (spare_) {
     double v = *spare_;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "miso/core/error.hpp"
+#include "miso/core/hash.hpp"
 #include "miso/tmath/dtype.hpp"
 
 namespace miso::tmath {
@@ -152,13 +153,13 @@ Tensor from_values(std::initializer_list<double> values, const Shape& shape, DTy
 // and for every thread count.
 class Generator {
  public:
-  explicit Generator(std::uint64_t seed) noexcept : state_(seed) {}
-  std::uint64_t next() noexcept;
-  double uniform() noexcept;  // [0, 1), 53 bits
-  double normal() noexcept;   // standard normal (Box–Muller)
+  explicit Generator(std::uint64_t seed) noexcept : bits_(seed) {}
+  std::uint64_t next() noexcept { return bits_.next(); }
+  double uniform() noexcept { return bits_.next_double(); }  // [0, 1), 53 bits
+  double normal() noexcept;                                    // standard normal (Box–Muller)
 
  private:
-  std::uint64_t state_;
+  core::SplitMix64 bits_;
   std::optional<double> spare_;
 };
 
