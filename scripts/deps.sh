@@ -22,6 +22,7 @@ packages=(
   libsleef-dev      # vectorised transcendental functions for T-Mathematics
   libeigen3-dev     # Eigen: the peer of T-Mathematics in bench/tmath
   python3-numpy     # NumPy: the other peer in bench/tmath, and .npy cross-checks
+  libpugixml-dev    # XML parser for the XMLBIF format of Q-Logik
   clang-format
 )
 

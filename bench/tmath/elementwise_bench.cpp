@@ -1,18 +1,17 @@
 // T-Mathematics elementwise work against its peers, in one binary: the fused
 // chain y = gelu(a*x + b) * c over 10^8 f32 (lazy MISO, eager MISO, Eigen's
-// fused single-threaded expression, NumPy through python3 when present), a
+// fused single-threaded expression built for this CPU in eigen_peers.cpp, NumPy through python3 when present), a
 // plain copy of the same bytes (the memory-bandwidth bound), a full sum, softmax
 // and layer norm rows per second, and attention at sequence lengths 1024-4096.
 #include <benchmark/benchmark.h>
 
-#include <Eigen/Core>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
-#include <unsupported/Eigen/SpecialFunctions>
 
+#include "eigen_peers.hpp"
 #include "miso/nexus/parallel.hpp"
 #include "miso/tmath/lazy.hpp"
 #include "miso/tmath/ops.hpp"
@@ -85,6 +84,57 @@ void BM_Miso_LazyAffineChain(benchmark::State& state) {
 }
 BENCHMARK(BM_Miso_LazyAffineChain)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// The same chains over 2^16 elements that stay in the caches: the engine's
+// compute cost per element, apart from memory bandwidth.
+constexpr std::int64_t kSmall = 1 << 16;
+
+void elements(benchmark::State& state, std::int64_t n) {
+  state.counters["elements/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * n), benchmark::Counter::kIsRate);
+}
+
+void BM_Miso_LazyGeluChain_InCache(benchmark::State& state) {
+  Lazy x(input().slice(0, 0, kSmall).contiguous());
+  for (auto _ : state) {
+    Tensor y = (miso::tmath::gelu(x * kA + kB) * kC).eval();
+    benchmark::DoNotOptimize(y.raw_data());
+  }
+  elements(state, kSmall);
+}
+BENCHMARK(BM_Miso_LazyGeluChain_InCache)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+void BM_Miso_LazyAffineChain_InCache(benchmark::State& state) {
+  Lazy x(input().slice(0, 0, kSmall).contiguous());
+  for (auto _ : state) {
+    Tensor y = (miso::tmath::maximum(x * kA + kB, miso::tmath::constant(0.0)) * kC).eval();
+    benchmark::DoNotOptimize(y.raw_data());
+  }
+  elements(state, kSmall);
+}
+BENCHMARK(BM_Miso_LazyAffineChain_InCache)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+void BM_Eigen_GeluChain_InCache(benchmark::State& state) {
+  const float* x = input().data<float>();
+  Tensor y = Tensor::empty({kSmall});
+  for (auto _ : state) {
+    miso::bench::eigen_gelu_chain(x, y.data<float>(), kSmall, kA, kB, kC);
+    benchmark::DoNotOptimize(y.raw_data());
+  }
+  elements(state, kSmall);
+}
+BENCHMARK(BM_Eigen_GeluChain_InCache)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+void BM_Eigen_AffineChain_InCache(benchmark::State& state) {
+  const float* x = input().data<float>();
+  Tensor y = Tensor::empty({kSmall});
+  for (auto _ : state) {
+    miso::bench::eigen_affine_chain(x, y.data<float>(), kSmall, kA, kB, kC);
+    benchmark::DoNotOptimize(y.raw_data());
+  }
+  elements(state, kSmall);
+}
+BENCHMARK(BM_Eigen_AffineChain_InCache)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
 void BM_Miso_EagerGeluChain(benchmark::State& state) {
   const Tensor& x = input();
   for (auto _ : state) {
@@ -96,14 +146,13 @@ void BM_Miso_EagerGeluChain(benchmark::State& state) {
 BENCHMARK(BM_Miso_EagerGeluChain)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_Eigen_GeluChain(benchmark::State& state) {
-  Eigen::Map<const Eigen::ArrayXf> x(input().data<float>(), kN);
-  Eigen::ArrayXf y(kN);
-  const float inv_sqrt2 = 0.70710678118654752f;
+  const float* x = input().data<float>();
+  Tensor y = Tensor::empty({kN});
   for (auto _ : state) {
-    auto z = x * static_cast<float>(kA) + static_cast<float>(kB);
-    y = (0.5f * z * (1.0f + (z * inv_sqrt2).erf())) * static_cast<float>(kC);
-    benchmark::DoNotOptimize(y.data());
+    miso::bench::eigen_gelu_chain(x, y.data<float>(), kN, kA, kB, kC);
+    benchmark::DoNotOptimize(y.raw_data());
   }
+  state.SetLabel(miso::bench::eigen_simd());
   bytes(state, kN);
 }
 BENCHMARK(BM_Eigen_GeluChain)->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -167,8 +216,7 @@ void BM_Miso_SumAxis(benchmark::State& state) {
 BENCHMARK(BM_Miso_SumAxis)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_Eigen_SumAll(benchmark::State& state) {
-  Eigen::Map<const Eigen::ArrayXf> x(input().data<float>(), kN);
-  for (auto _ : state) benchmark::DoNotOptimize(x.sum());
+  for (auto _ : state) benchmark::DoNotOptimize(miso::bench::eigen_sum(input().data<float>(), kN));
   state.SetBytesProcessed(state.iterations() * kN * 4);
 }
 BENCHMARK(BM_Eigen_SumAll)->Unit(benchmark::kMillisecond)->UseRealTime();

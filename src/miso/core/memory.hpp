@@ -70,4 +70,27 @@ class TagScope {
 // miso_core is linked; the flag exists so reports can say so rather than assume).
 bool hooks_active() noexcept;
 
+
+// A standard allocator that charges its blocks to a fixed tag whatever scope the
+// allocating thread is in: for containers whose copies and growth happen far
+// from the component's code (a factor table copied by a caller, say).
+// TagOf is a type with `static Tag tag()`.
+template <typename T, typename TagOf>
+struct TaggedAllocator {
+  using value_type = T;
+  TaggedAllocator() noexcept = default;
+  template <typename U>
+  TaggedAllocator(const TaggedAllocator<U, TagOf>&) noexcept {}  // NOLINT(google-explicit-constructor)
+  T* allocate(std::size_t n) {
+    TagScope scope(TagOf::tag());
+    return static_cast<T*>(::operator new(n * sizeof(T)));
+  }
+  void deallocate(T* p, std::size_t n) noexcept { ::operator delete(p, n * sizeof(T)); }
+  template <typename U>
+  struct rebind {
+    using other = TaggedAllocator<U, TagOf>;
+  };
+  friend bool operator==(const TaggedAllocator&, const TaggedAllocator&) noexcept { return true; }
+};
+
 }  // namespace miso::core::memory
