@@ -20,5 +20,6 @@ using Action = std::function<int()>;
 void add_profile_commands(CLI::App& app, Action& action);
 void add_data_commands(CLI::App& app, Action& action);
 void add_nexus_commands(CLI::App& app, Action& action);
+void add_qlogik_commands(CLI::App& app, Action& action);
 
 }  // namespace miso::app

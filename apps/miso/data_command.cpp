@@ -1,5 +1,8 @@
 // `miso data gen`: writes the generated inputs of the workloads to files, so that
 // `miso profile --data DIR` reads them back and measures that I/O for real.
+#include <unistd.h>
+
+#include <filesystem>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -29,10 +32,19 @@ int run_gen(const GenArgs& args) {
   prof::WorkloadRegistry registry = all_workloads();
   std::vector<const prof::WorkloadInfo*> selected = registry.select(args.components);
   core::ensure_writable_directory(args.out);
+  // Where workloads may put temporary files while preparing; removed however this ends.
+  struct Scratch {
+    std::filesystem::path path;
+    ~Scratch() {
+      std::error_code ec;
+      std::filesystem::remove_all(path, ec);
+    }
+  } scratch{std::filesystem::path(args.out) / (".scratch-" + std::to_string(::getpid()))};
+  std::filesystem::create_directories(scratch.path);
   nlohmann::json files = nlohmann::json::array();
   for (const prof::WorkloadInfo* info : selected) {
     core::memory::TagScope tag(core::memory::tag(info->component));
-    prof::WorkloadContext ctx{size, args.seed, {}, {}, 0};
+    prof::WorkloadContext ctx{size, args.seed, {}, scratch.path, 0};
     std::unique_ptr<prof::Workload> w = info->make();
     w->prepare(ctx);
     for (const auto& path : w->save_input(ctx, args.out)) {

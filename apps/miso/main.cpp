@@ -24,12 +24,14 @@ int main(int argc, char** argv) {
       "  miso profile compare A B [--threshold PCT] [--json]\n"
       "  miso data gen --size S --out DIR [--components C,C] [--json]\n"
       "  miso nexus info [--json]\n"
+      "  miso qlogik info|query|map|sample|learn|convert|decide FILE ... (see 'miso qlogik --help')\n"
       "Exit codes: 0 ok, 1 regression or failed self-check, 2 usage error, 3 input/output error.");
 
   Action action;
   add_profile_commands(app, action);
   add_data_commands(app, action);
   add_nexus_commands(app, action);
+  add_qlogik_commands(app, action);
 
   try {
     app.parse(argc, argv);

@@ -2,6 +2,7 @@
 
 #include "miso/nexus/workload.hpp"
 #include "miso/profiler/builtin_workloads.hpp"
+#include "miso/qlogik/workload.hpp"
 #include "miso/tmath/workload.hpp"
 
 namespace miso::app {
@@ -11,6 +12,7 @@ miso::profiler::WorkloadRegistry all_workloads() {
   miso::profiler::register_profiler_workloads(registry);
   miso::nexus::register_workloads(registry);
   miso::tmath::register_workloads(registry);
+  miso::qlogik::register_workloads(registry);
   return registry;
 }
 
