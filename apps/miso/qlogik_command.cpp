@@ -122,7 +122,7 @@ int run_info(const QlogikOptions& o) {
     max_states = std::max(max_states, net.cardinality(id));
     parameters += (net.cardinality(id) - 1) * net.rows(id);
   }
-  nlohmann::json info = {{"name", net.name()},     {"variables", net.size()},     {"arcs", arcs},
+  nlohmann::json info = {{"name", net.name()},       {"variables", net.size()},    {"arcs", arcs},
                          {"parameters", parameters}, {"max_parents", max_parents}, {"max_states", max_states}};
   std::string jt_text;
   try {
@@ -142,11 +142,10 @@ int run_info(const QlogikOptions& o) {
   if (o.json) {
     std::cout << info.dump(2) << "\n";
   } else {
-    std::cout << fmt::format("network        {}\n", net.name())
-              << fmt::format("variables      {}\n", net.size()) << fmt::format("arcs           {}\n", arcs)
-              << fmt::format("parameters     {}\n", parameters)
-              << fmt::format("max parents    {}\n", max_parents)
-              << fmt::format("max states     {}\n", max_states) << fmt::format("junction tree  {}\n", jt_text);
+    std::cout << fmt::format("network        {}\n", net.name()) << fmt::format("variables      {}\n", net.size())
+              << fmt::format("arcs           {}\n", arcs) << fmt::format("parameters     {}\n", parameters)
+              << fmt::format("max parents    {}\n", max_parents) << fmt::format("max states     {}\n", max_states)
+              << fmt::format("junction tree  {}\n", jt_text);
   }
   return kExitOk;
 }
@@ -167,7 +166,8 @@ int run_query(const QlogikOptions& o) {
       nlohmann::json states = nlohmann::json::object();
       nlohmann::json se = nlohmann::json::object();
       for (std::size_t s = 0; s < var.states.size(); ++s) {
-        states[var.states[s]] = impossible ? nlohmann::json(nullptr) : nlohmann::json(m.p[static_cast<std::size_t>(v)][s]);
+        states[var.states[s]] =
+            impossible ? nlohmann::json(nullptr) : nlohmann::json(m.p[static_cast<std::size_t>(v)][s]);
         if (!m.error.empty()) se[var.states[s]] = m.error[static_cast<std::size_t>(v)][s];
       }
       marginals[var.name] = states;
@@ -206,8 +206,8 @@ int run_map(const QlogikOptions& o) {
   Evidence ev = qlogik::parse_evidence(net, o.evidence);
   std::vector<VarId> vars = qlogik::parse_variables(net, o.variables);
   const bool mpe = vars.empty();
-  qlogik::Explanation x = mpe ? qlogik::most_probable_explanation(net, ev)
-                              : qlogik::maximum_a_posteriori(net, ev, vars);
+  qlogik::Explanation x =
+      mpe ? qlogik::most_probable_explanation(net, ev) : qlogik::maximum_a_posteriori(net, ev, vars);
   if (mpe) {
     for (std::size_t v = 0; v < net.size(); ++v) {
       if (ev[v] < 0) vars.push_back(static_cast<VarId>(v));
@@ -238,8 +238,9 @@ int run_map(const QlogikOptions& o) {
   }
   std::cout << (mpe ? "most probable explanation\n" : "maximum a posteriori assignment\n");
   for (VarId v : vars) {
-    std::cout << fmt::format("  {:<24} {}\n", net.variable(v).name,
-                             net.variable(v).states[static_cast<std::size_t>(x.assignment[static_cast<std::size_t>(v)])]);
+    std::cout << fmt::format(
+        "  {:<24} {}\n", net.variable(v).name,
+        net.variable(v).states[static_cast<std::size_t>(x.assignment[static_cast<std::size_t>(v)])]);
   }
   std::cout << fmt::format("P(assignment, evidence) = {:.10g}\nP(assignment | evidence) = {:.10g}\n", x.probability,
                            posterior);
@@ -288,11 +289,12 @@ int run_learn(const QlogikOptions& o) {
   qlogik::LearningStats stats;
   Network learned = qlogik::learn_parameters_file(structure, o.data, lo, &stats);
   if (!o.out.empty()) qlogik::save_network(learned, o.out);
-  nlohmann::json out = {{"rows", stats.rows},
-                        {"bytes", stats.bytes},
-                        {"seconds", stats.seconds},
-                        {"mb_per_second", stats.seconds > 0 ? static_cast<double>(stats.bytes) / 1e6 / stats.seconds : 0.0},
-                        {"out", o.out}};
+  nlohmann::json out = {
+      {"rows", stats.rows},
+      {"bytes", stats.bytes},
+      {"seconds", stats.seconds},
+      {"mb_per_second", stats.seconds > 0 ? static_cast<double>(stats.bytes) / 1e6 / stats.seconds : 0.0},
+      {"out", o.out}};
   if (o.json) {
     std::cout << out.dump(2) << "\n";
   } else {

@@ -140,8 +140,8 @@ void register_network(const std::string& name) {
       sample_csv(*l->net, kSamples, seed++, out);
       benchmark::DoNotOptimize(out.tellp());
     }
-    state.counters["samples/s"] = benchmark::Counter(static_cast<double>(state.iterations() * kSamples),
-                                                     benchmark::Counter::kIsRate);
+    state.counters["samples/s"] =
+        benchmark::Counter(static_cast<double>(state.iterations() * kSamples), benchmark::Counter::kIsRate);
   })->Unit(benchmark::kMillisecond);
 
   benchmark::RegisterBenchmark(("LikelihoodWeighting/" + name + "/5").c_str(), [l](benchmark::State& state) {
@@ -150,8 +150,8 @@ void register_network(const std::string& name) {
     o.samples = 20000;
     std::size_t i = 0;
     for (auto _ : state) benchmark::DoNotOptimize(likelihood_weighting(*l->net, sets[i++ % sets.size()], o).p_evidence);
-    state.counters["samples/s"] = benchmark::Counter(static_cast<double>(state.iterations() * o.samples),
-                                                     benchmark::Counter::kIsRate);
+    state.counters["samples/s"] =
+        benchmark::Counter(static_cast<double>(state.iterations() * o.samples), benchmark::Counter::kIsRate);
   })->Unit(benchmark::kMillisecond);
 
   benchmark::RegisterBenchmark(("Learn/" + name).c_str(), [l](benchmark::State& state) {

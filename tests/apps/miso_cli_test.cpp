@@ -15,10 +15,10 @@
 
 namespace {
 
-using nlohmann::json;
 using miso::testing::CliRun;
 using miso::testing::lines;
 using miso::testing::miso;
+using nlohmann::json;
 
 using Cli = miso::testing::TempDirTest;
 

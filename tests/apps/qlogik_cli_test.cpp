@@ -37,8 +37,8 @@ TEST_F(QlogikCli, InfoCountsTheNetwork) {
 
 TEST_F(QlogikCli, QueryPrintsPosteriorsAndEvidenceProbability) {
   for (const char* method : {"jt", "ve", "enumerate"}) {
-    CliRun r = miso("qlogik query " + kSprinkler + " --evidence WetGrass=true --query Rain --json --method " + method,
-                    dir_);
+    CliRun r =
+        miso("qlogik query " + kSprinkler + " --evidence WetGrass=true --query Rain --json --method " + method, dir_);
     ASSERT_EQ(r.code, 0) << method << ": " << r.err;
     json j = json::parse(r.out);
     EXPECT_NEAR(j["p_evidence"].get<double>(), 0.6471, 1e-4) << method;
@@ -49,9 +49,9 @@ TEST_F(QlogikCli, QueryPrintsPosteriorsAndEvidenceProbability) {
   }
   // Sampling methods agree within their reported error.
   for (const char* method : {"lw", "gibbs"}) {
-    CliRun r = miso("qlogik query " + kSprinkler + " -e WetGrass=true -q Rain --samples 200000 --json -m " +
-                        std::string(method),
-                    dir_);
+    CliRun r = miso(
+        "qlogik query " + kSprinkler + " -e WetGrass=true -q Rain --samples 200000 --json -m " + std::string(method),
+        dir_);
     ASSERT_EQ(r.code, 0) << method << ": " << r.err;
     json j = json::parse(r.out);
     const double p = j["marginals"]["Rain"]["true"].get<double>();

@@ -327,6 +327,74 @@ TEST(Mpe, AsiaByHand) {
   EXPECT_NEAR(x.p_evidence, 1.0, 1e-15);
 }
 
+// On the standard networks, where enumeration is out of reach: the MPE's
+// probability is the joint probability of its assignment, which agrees with the
+// evidence, and no change of one variable's state improves it.
+TEST(Mpe, IsLocallyOptimalOnStandardNetworks) {
+  std::mt19937_64 rng(6);
+  int tested = 0;
+  for (const char* name : {"alarm", "child", "insurance", "hepar2", "win95pts", "hailfinder"}) {
+    const Network* net = inference_testing::standard_network(name);
+    if (net == nullptr) continue;
+    ++tested;
+    SCOPED_TRACE(name);
+    const Evidence e = inference_testing::sampled_evidence(rng, *net, 4);
+    const Explanation x = most_probable_explanation(*net, e);
+    ASSERT_GT(x.probability, 0);
+    EXPECT_TRUE(near_relative(x.probability, net->joint_probability(x.assignment), 1e-9));
+    EXPECT_LE(x.probability, x.p_evidence * (1 + 1e-12));
+    std::vector<int> y = x.assignment;
+    for (std::size_t v = 0; v < net->size(); ++v) {
+      if (e[v] >= 0) {
+        EXPECT_EQ(x.assignment[v], e[v]);
+        continue;
+      }
+      for (int s = 0; s < net->cardinality(static_cast<VarId>(v)); ++s) {
+        y[v] = s;
+        EXPECT_LE(net->joint_probability(y), x.probability * (1 + 1e-12)) << net->variable(static_cast<VarId>(v)).name;
+      }
+      y[v] = x.assignment[v];
+    }
+  }
+  if (tested == 0) GTEST_SKIP() << "the standard networks are absent (" << MISO_SHARED_DATA << "/bnlearn)";
+}
+
+// MAP on alarm over two variables, against P(m, e) for every m from the
+// junction tree.
+TEST(Map, MatchesJunctionTreeOnAlarm) {
+  const Network* file = inference_testing::standard_network("alarm");
+  if (file == nullptr) GTEST_SKIP() << "alarm.bif is absent (" << MISO_SHARED_DATA << "/bnlearn)";
+  // MAP prunes barren variables, the junction tree does not: rows must sum to 1.
+  const Network normalized = inference_testing::with_normalized_rows(*file);
+  const Network* net = &normalized;
+  const JunctionTree jt(*net);
+  std::mt19937_64 rng(10);
+  for (int trial = 0; trial < 3; ++trial) {
+    const Evidence e = inference_testing::sampled_evidence(rng, *net, 3);
+    std::vector<VarId> vars;
+    while (vars.size() < 2) {
+      const auto v = static_cast<VarId>(std::uniform_int_distribution<std::size_t>(0, net->size() - 1)(rng));
+      if (e[static_cast<std::size_t>(v)] < 0 && std::find(vars.begin(), vars.end(), v) == vars.end()) {
+        vars.push_back(v);
+      }
+    }
+    double best = -1;
+    Evidence x = e;
+    for (int a = 0; a < net->cardinality(vars[0]); ++a) {
+      for (int b = 0; b < net->cardinality(vars[1]); ++b) {
+        x[static_cast<std::size_t>(vars[0])] = a;
+        x[static_cast<std::size_t>(vars[1])] = b;
+        best = std::max(best, jt.query(x).p_evidence);
+      }
+    }
+    const Explanation map = maximum_a_posteriori(*net, e, vars);
+    EXPECT_TRUE(near_relative(map.probability, best, 1e-9));
+    x[static_cast<std::size_t>(vars[0])] = map.assignment[static_cast<std::size_t>(vars[0])];
+    x[static_cast<std::size_t>(vars[1])] = map.assignment[static_cast<std::size_t>(vars[1])];
+    EXPECT_TRUE(near_relative(jt.query(x).p_evidence, best, 1e-9));
+  }
+}
+
 // Brute-force MAP: P(m, e) for every assignment m of the MAP variables.
 Explanation brute_force_map(const Network& net, const Evidence& e, const std::vector<VarId>& vars) {
   Explanation best;

@@ -254,7 +254,13 @@ TEST(JunctionTree, RejectsBadInput) {
   EXPECT_THROW(jt.query(Evidence(3, -1)), Error);
   Evidence e = no_evidence(net);
   e[1] = 2;
-  EXPECT_THROW(jt.query(e), Error);
+  try {
+    jt.query(e);
+    FAIL() << "expected an error";
+  } catch (const Error& err) {
+    EXPECT_EQ(err.kind(), Error::Kind::InvalidArgument);
+    EXPECT_NE(std::string(err.what()).find("'tub' state 2"), std::string::npos) << err.what();
+  }
   e[1] = -2;
   EXPECT_THROW(jt.query(e), Error);
   Network cyclic("cyclic");
@@ -274,15 +280,14 @@ TEST(JunctionTree, EmptyNetwork) {
 
 // The standard networks: JT against VE, for evidence sampled from the network
 // (possible) and for uniformly random evidence (often impossible in networks
-// with zeros). Debug builds (with sanitizers, ~20x slower) take the smaller
-// networks.
+// with zeros). munin1 and link are left out: their trees hold 1.9e8 and 4e7
+// entries and take seconds per query.
 TEST(JunctionTree, MatchesVariableEliminationOnStandardNetworks) {
-#ifdef NDEBUG
-  const std::vector<std::string> names = {"asia",      "cancer",     "earthquake", "survey",     "sachs",  "child",
-                                          "insurance", "alarm",      "water",      "hailfinder", "hepar2", "win95pts",
-                                          "andes",     "pathfinder", "pigs",       "barley"};
-#else
-  const std::vector<std::string> names = {"asia", "survey", "sachs", "child", "insurance", "alarm", "win95pts"};
+  std::vector<std::string> names = {"asia",       "cancer", "earthquake", "survey", "sachs",    "child",
+                                    "insurance",  "alarm",  "hailfinder", "hepar2", "win95pts", "andes",
+                                    "pathfinder", "pigs",   "water",      "barley"};
+#ifndef NDEBUG
+  names.resize(names.size() - 2);  // water and barley: 3.7M and 18M clique entries, seconds under sanitizers
 #endif
   std::mt19937_64 rng(1);
   int tested = 0;

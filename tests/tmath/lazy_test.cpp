@@ -41,6 +41,27 @@ TEST(Lazy, ElementwiseChainEqualsEagerBitForBit) {
   }
 }
 
+// Chains of constant operations around a function are fused into one pass
+// (vmath::map) in f32 kernels; the results stay those of eager evaluation.
+TEST(Lazy, FusedConstantChainsEqualEagerBitForBit) {
+  Generator g(9);
+  Tensor x = rand_normal({3000}, g, 0, 3);
+  Tensor y = rand_normal({3000}, g);
+  Lazy lx(x), ly(y);
+  auto check = [&](const Lazy& lazy, const Tensor& eager) { expect_equal(lazy.eval(), eager); };
+  check(gelu(lx * 1.25 + 0.5) * 0.75, gelu(x * 1.25 + 0.5) * 0.75);
+  check(maximum(lx * 1.25 + 0.5, constant(0.0)) * 0.75, maximum(x * 1.25 + 0.5, full({}, 0.0)) * 0.75);
+  check(2.0 - exp(lx / 4.0) / 3.0, 2.0 - exp(x / 4.0) / 3.0);  // constants first and second
+  check(tanh(minimum(lx, constant(1.5)) - 1.0) + ly, tanh(minimum(x, full({}, 1.5)) - 1.0) + y);
+  // A value used twice ends a chain: both uses see it.
+  Lazy shared = lx * 2.0 + 1.0;
+  check(sigmoid(shared) * shared, sigmoid(x * 2.0 + 1.0) * (x * 2.0 + 1.0));
+  // Two functions in a row: two fused kernels, one after the other.
+  check(log(exp(lx * 0.5) + 1.0) * 2.0, log(exp(x * 0.5) + 1.0) * 2.0);
+  // Fused reductions over a fused chain.
+  check(sum(erf(lx * 0.7 - 0.1) * 3.0, {0}), sum(erf(x * 0.7 - 0.1) * 3.0, {0}));
+}
+
 TEST(Lazy, NonContiguousInputsAndLargeParallelRuns) {
   Generator g(2);
   Tensor base = rand_uniform({300, 700}, g, -2, 2);

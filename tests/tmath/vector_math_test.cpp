@@ -122,6 +122,70 @@ TEST_P(VectorMath, StreamCopyCopiesEveryAlignmentAndLength) {
   }
 }
 
+// map() against the unfused definition: each step over the whole array in
+// turn, the function in between. Bit for bit, for every function, random steps
+// (both operand orders, NaN and infinite inputs, constants) and every tail length.
+TEST_P(VectorMath, MapEqualsTheStepsAppliedOneAtATime) {
+  using Op = Step::Op;
+  const Op ops[] = {Op::Add, Op::Sub, Op::Mul, Op::Div, Op::Max, Op::Min};
+  const Fn fns[] = {Fn::Identity, Fn::Exp, Fn::Log, Fn::Tanh, Fn::Erf, Fn::Sigmoid, Fn::Gelu};
+  void (*unfused[])(const float*, float*, std::int64_t) noexcept = {nullptr,    vmath::exp,     vmath::log, vmath::tanh,
+                                                                    vmath::erf, vmath::sigmoid, vmath::gelu};
+  std::uint64_t state = 12345;
+  auto next = [&] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<std::uint32_t>(state >> 33);
+  };
+  for (int trial = 0; trial < 200; ++trial) {
+    const auto n = static_cast<std::int64_t>(next() % 300);
+    std::vector<float> x(static_cast<std::size_t>(n));
+    for (float& v : x) v = (static_cast<float>(next() % 20001) - 10000.0f) / 2000.0f;
+    if (n > 3) {
+      x[0] = NAN;
+      x[1] = INFINITY;
+      x[2] = -0.0f;
+    }
+    std::vector<Step> steps(next() % 5);
+    for (Step& st : steps) {
+      st.op = ops[next() % 6];
+      st.constant_first = next() % 2 == 1;
+      st.c = next() % 7 == 0 ? NAN : (static_cast<float>(next() % 201) - 100.0f) / 16.0f;
+    }
+    const int npre = steps.empty() ? 0 : static_cast<int>(next() % (steps.size() + 1));
+    const int npost = static_cast<int>(steps.size()) - npre;
+    const std::size_t f = next() % 7;
+    std::vector<float> want = x;
+    for (int k = 0; k < npre; ++k) {
+      for (float& v : want) v = detail::apply_step(steps[static_cast<std::size_t>(k)], v);
+    }
+    if (unfused[f] != nullptr) unfused[f](want.data(), want.data(), n);
+    for (int k = npre; k < npre + npost; ++k) {
+      for (float& v : want) v = detail::apply_step(steps[static_cast<std::size_t>(k)], v);
+    }
+    std::vector<float> got(x.size());
+    map(fns[f], steps.data(), npre, steps.data() + npre, npost, x.data(), got.data(), n);
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      ASSERT_TRUE(std::memcmp(&got[i], &want[i], sizeof(float)) == 0 || (std::isnan(got[i]) && std::isnan(want[i])))
+          << "trial " << trial << " i " << i << ": " << got[i] << " vs " << want[i];
+    }
+    map(fns[f], steps.data(), npre, steps.data() + npre, npost, x.data(), x.data(), n);  // in place
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      ASSERT_TRUE(std::memcmp(&got[i], &x[i], sizeof(float)) == 0 || (std::isnan(got[i]) && std::isnan(x[i])));
+    }
+  }
+}
+
+TEST(VectorMathStep, FollowsTheElementwiseSemantics) {
+  using Op = Step::Op;
+  EXPECT_EQ(detail::apply_step({Op::Sub, false, 2.0f}, 5.0f), 3.0f);
+  EXPECT_EQ(detail::apply_step({Op::Sub, true, 2.0f}, 5.0f), -3.0f);
+  EXPECT_EQ(detail::apply_step({Op::Div, true, 1.0f}, 4.0f), 0.25f);
+  EXPECT_EQ(detail::apply_step({Op::Max, false, 0.0f}, -1.0f), 0.0f);
+  EXPECT_TRUE(std::isnan(detail::apply_step({Op::Max, false, 0.0f}, NAN)));  // NaN wins, as in NumPy
+  EXPECT_TRUE(std::isnan(detail::apply_step({Op::Min, true, NAN}, 1.0f)));
+  EXPECT_EQ(detail::apply_step({Op::Min, false, 3.0f}, 7.0f), 3.0f);
+}
+
 INSTANTIATE_TEST_SUITE_P(EveryIsa, VectorMath, ::testing::Values(Isa::Scalar, Isa::Avx2, Isa::Avx512),
                          [](const auto& param_info) { return std::string(name(param_info.param)); });
 

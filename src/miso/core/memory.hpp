@@ -70,7 +70,6 @@ class TagScope {
 // miso_core is linked; the flag exists so reports can say so rather than assume).
 bool hooks_active() noexcept;
 
-
 // A standard allocator that charges its blocks to a fixed tag whatever scope the
 // allocating thread is in: for containers whose copies and growth happen far
 // from the component's code (a factor table copied by a caller, say).

@@ -20,7 +20,8 @@
 //    delta-method one, sqrt(sum w^2 (I - p)^2) / sum(w), which for equal weights
 //    is sqrt(p(1-p)/n). effective_samples = (sum w)^2 / sum w^2 (Kish), p_evidence
 //    = the mean weight (unbiased). When every weight is 0 (evidence impossible,
-//    or too unlikely to be hit) p_evidence is 0, the marginals are all 0 (as in
+//    too unlikely to be hit, or weights, plain doubles, underflowing under
+//    hundreds of observations) p_evidence is 0, the marginals are all 0 (as in
 //    enumerate()), the standard errors +inf and effective_samples 0.
 //  - Gibbs sampling updates each unobserved variable in topological order from
 //    P(X | Markov blanket) and records every `thin`-th sweep after `burn_in`
@@ -31,7 +32,8 @@
 //    Standard errors come from batch means (kGibbsBatches batches per chain,
 //    pooled over chains), so autocorrelation is accounted for; effective_samples
 //    is the smallest p(1-p)/se^2 over the entries, the number of independent
-//    exact draws that would give the same precision. p_evidence is NaN. Each
+//    exact draws that would give the same precision (samples when no entry has
+//    0 < p < 1 and se > 0). p_evidence is NaN. Each
 //    chain starts from one of kGibbsInitDraws likelihood-weighted forward
 //    samples, picked in proportion to its weight (so about from the posterior);
 //    Error(InvalidArgument) when no sample of positive weight turns up within
@@ -43,7 +45,7 @@
 //    disagree widen the pooled error, but do not guarantee to expose it; prefer
 //    likelihood weighting or exact inference on such networks.
 //  Both check the network (Network::validate) and the evidence, and throw
-//  Error(InvalidArgument) for samples == 0 or thin == 0.
+//  Error(InvalidArgument) for samples == 0 (and Gibbs for thin == 0).
 //
 // Loopy belief propagation runs the sum-product algorithm on the factor graph
 // with one factor per CPT and a flooding schedule: each iteration computes all
@@ -55,8 +57,10 @@
 // send indicator messages. Messages are normalised; convergence means the
 // largest change of a factor-to-variable message entry is <= tolerance. On a
 // polytree the result is exact once converged (after about diameter iterations).
-// When evidence has probability zero, messages may vanish; the marginals of the
-// variables concerned are then all 0.
+// On loopy graphs it is not: without evidence its fixed point is forward
+// propagation that treats each variable's parents as independent, off by 0.24
+// on alarm's EXPCO2, whose parents are strongly correlated. When evidence has probability zero, messages may vanish;
+// the marginals of the variables concerned are then all 0.
 #pragma once
 
 #include <cstdint>

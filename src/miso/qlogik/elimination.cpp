@@ -196,10 +196,11 @@ struct Scaled {
   void multiply(const Factor& f, bool by_max) {
     factor = factor.product(f);
     const double s = rescale(factor, by_max);
-    if (s == 0)
+    if (s == 0) {
       zero = true;
-    else
+    } else {
       log_scale += std::log(s);
+    }
   }
   double log_total() const {
     return zero ? -std::numeric_limits<double>::infinity() : log_scale + std::log(factor.total());
@@ -248,8 +249,9 @@ Scaled eliminate(std::vector<Factor> factors, const std::vector<std::int64_t>& c
   for (std::size_t i = 0; i < order.size() && !out.zero; ++i) {
     const VarId v = order[i];
     auto& bucket = buckets[i];
-    if (bucket.empty())
+    if (bucket.empty()) {
       throw Error(Error::Kind::Internal, "variable elimination: no factor holds variable " + std::to_string(v));
+    }
     Factor product;
     if (bucket.size() == 1) {
       product = std::move(bucket.front());

@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "miso/qlogik/network.hpp"
@@ -78,7 +79,9 @@ struct Posterior {
 
 // The marginal of each query variable given e, and P(e) (an empty query gives
 // P(e) alone). Only ancestors of query ∪ observed variables matter: the others
-// (barren) are pruned before eliminating. One elimination per unobserved query
+// (barren) are pruned before eliminating, which takes CPT rows to sum to 1 (a
+// network with rows off by ε gets answers off by about ε from the junction
+// tree's, which keeps every CPT). One elimination per unobserved query
 // variable: for all marginals use JunctionTree.
 Posterior variable_elimination(const Network& net, const Evidence& evidence, const std::vector<VarId>& query,
                                OrderHeuristic h = OrderHeuristic::WeightedMinFill);
@@ -117,9 +120,11 @@ struct SeparatorMap {
 // Per query: copy the compiled potentials into a workspace, enter the evidence
 // into one clique per observed variable, collect to the root, distribute from
 // it, and read each variable's marginal off the smallest clique containing it.
-// Messages are normalised (their log sums give log P(e)). Operations over at
-// least 65536 entries run in parallel through NEXUS-OS. query() is const: one
-// tree can serve many threads, each with its own Workspace.
+// Messages are normalised (their log sums give log P(e)). Multiplications into
+// tables of at least 65536 entries, and marginalisations of such tables onto
+// much smaller separators, run in parallel through NEXUS-OS. The tree keeps
+// copies of what it needs (not the network), and query() is const: one tree
+// can serve many threads, each with its own Workspace.
 class JunctionTree {
  public:
   static constexpr std::int64_t kDefaultMaxEntries = std::int64_t{1} << 28;
@@ -174,6 +179,8 @@ class JunctionTree {
   };
 
   std::size_t num_vars_ = 0;
+  std::string network_name_;
+  std::vector<std::string> names_;  // for messages
   std::vector<std::int64_t> cards_;
   std::vector<Clique> cliques_;
   std::vector<int> bfs_;  // root first, each clique after its parent

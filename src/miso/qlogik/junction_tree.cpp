@@ -1,7 +1,6 @@
 // Junction tree compilation and Hugin propagation. See inference.hpp.
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <sstream>
 #include <string>
@@ -21,8 +20,9 @@ std::size_t at(std::int64_t i) { return static_cast<std::size_t>(i); }
 
 // Passes over at least this many clique entries run in parallel.
 constexpr std::int64_t kParallelEntries = std::int64_t{1} << 16;
-// The most partial sums a parallel marginalisation keeps.
-constexpr std::int64_t kMaxPartials = 16;
+// A parallel marginalisation keeps one partial separator per chunk, two chunks
+// per worker, as long as they all take at most 1/kPartialShare of the table.
+constexpr std::int64_t kPartialShare = 16;
 
 std::size_t intersection_size(const std::vector<VarId>& a, const std::vector<VarId>& b) {
   std::size_t n = 0;
@@ -48,6 +48,21 @@ double entries(const std::vector<VarId>& vars, const std::vector<std::int64_t>& 
 }
 
 using detail::SeparatorMap;
+
+// x[0] + ... + x[n-1] in four interleaved partial sums: one chain of dependent
+// additions would wait on the adder's latency at every entry.
+double sum(const double* x, std::int64_t n) {
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  std::int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += x[i];
+    s1 += x[i + 1];
+    s2 += x[i + 2];
+    s3 += x[i + 3];
+  }
+  for (; i < n; ++i) s0 += x[i];
+  return (s0 + s1) + (s2 + s3);
+}
 
 // The map from a table over `vars` (sorted, the last fastest) to one over `sub`
 // (a sorted subset): the innermost variables with the same membership in `sub`
@@ -99,9 +114,7 @@ void marginalize_runs(const double* table, const SeparatorMap& map, std::size_t 
   } else {
     for (std::size_t j = r0; j < r1; ++j) {
       const double* t = table + static_cast<std::int64_t>(j) * run;
-      double sum = 0;
-      for (std::int64_t i = 0; i < run; ++i) sum += t[i];
-      out[start[j]] += sum;
+      out[start[j]] += sum(t, run);
     }
   }
 }
@@ -109,11 +122,12 @@ void marginalize_runs(const double* table, const SeparatorMap& map, std::size_t 
 // out (out_size entries, zeroed by the caller) += table summed onto the
 // separator. A large table whose separator is small next to it is split into
 // chunks with private sums, added up in a fixed order so the result does not
-// depend on the schedule; otherwise one pass.
+// depend on the schedule (for a given number of workers); otherwise one pass.
 void marginalize(const double* table, std::int64_t n, const SeparatorMap& map, double* out, std::int64_t out_size) {
   const std::size_t runs = map.start.size();
   const std::int64_t chunks =
-      std::min<std::int64_t>({kMaxPartials, n / (8 * out_size), static_cast<std::int64_t>(runs)});
+      std::min<std::int64_t>({2 * static_cast<std::int64_t>(nexus::Executor::global().concurrency()),
+                              n / (kPartialShare * out_size), static_cast<std::int64_t>(runs)});
   if (n < kParallelEntries || chunks < 2) {
     marginalize_runs(table, map, 0, runs, out);
     return;
@@ -161,13 +175,12 @@ void scale(double* table, std::int64_t n, const SeparatorMap& map, const double*
 
 // Divides the n entries by their sum and returns it (0: left as they are).
 double normalize(double* values, std::int64_t n) {
-  double sum = 0;
-  for (std::int64_t k = 0; k < n; ++k) sum += values[k];
-  if (sum > 0) {
-    const double inv = 1 / sum;
+  const double total = sum(values, n);
+  if (total > 0) {
+    const double inv = 1 / total;
     for (std::int64_t k = 0; k < n; ++k) values[k] *= inv;
   }
-  return sum;
+  return total;
 }
 
 const char* heuristic_name(OrderHeuristic h) {
@@ -192,8 +205,13 @@ JunctionTree::JunctionTree(const Network& net, OrderHeuristic h, std::int64_t ma
   MISO_PROFILE_SCOPE("qlogik.jt.compile");
   (void)net.topological_order();  // rejects cycles
   num_vars_ = net.size();
+  network_name_ = net.name();
   cards_.resize(num_vars_);
-  for (std::size_t v = 0; v < num_vars_; ++v) cards_[v] = net.cardinality(static_cast<VarId>(v));
+  names_.resize(num_vars_);
+  for (std::size_t v = 0; v < num_vars_; ++v) {
+    cards_[v] = net.cardinality(static_cast<VarId>(v));
+    names_[v] = net.variable(static_cast<VarId>(v)).name;
+  }
   const std::vector<std::vector<VarId>> fams = families(net);
   std::vector<VarId> all(num_vars_);
   for (std::size_t v = 0; v < num_vars_; ++v) all[v] = static_cast<VarId>(v);
@@ -264,7 +282,8 @@ JunctionTree::JunctionTree(const Network& net, OrderHeuristic h, std::int64_t ma
     }
   }
 
-  // Potentials: each CPT multiplied into the smallest clique holding its family;
+  // Potentials: each CPT multiplied into the smallest clique holding its family
+  // (built one clique at a time, so compiling needs little beyond the result);
   // each variable's home is the smallest clique holding it.
   std::vector<std::vector<std::size_t>> holding(num_vars_);
   std::int64_t offset = 0;
@@ -275,13 +294,6 @@ JunctionTree::JunctionTree(const Network& net, OrderHeuristic h, std::int64_t ma
     c.size = static_cast<std::int64_t>(entries(c.vars, cards_));
     offset += c.size;
     for (VarId v : c.vars) holding[index(v)].push_back(i);
-  }
-  base_.assign(at(offset), 1.0);
-  std::vector<Factor> potentials(m);
-  for (std::size_t i = 0; i < m; ++i) {
-    std::vector<std::int64_t> cc;
-    for (VarId v : cliques_[i].vars) cc.push_back(cards_[index(v)]);
-    potentials[i] = Factor::filled(cliques_[i].vars, cc, 1.0);
   }
   auto smallest_holding = [&](VarId v, const std::vector<VarId>& scope) {
     std::size_t best = m;
@@ -295,21 +307,27 @@ JunctionTree::JunctionTree(const Network& net, OrderHeuristic h, std::int64_t ma
     if (best == m) throw Error(Error::Kind::Internal, "junction tree: no clique holds the family of a variable");
     return best;
   };
+  std::vector<std::vector<VarId>> cpts_of(m);
   homes_.resize(num_vars_);
   for (std::size_t v = 0; v < num_vars_; ++v) {
-    potentials[smallest_holding(static_cast<VarId>(v), fams[v])].multiply_in(
-        Factor::from_cpt(net, static_cast<VarId>(v)));
-    const std::size_t i = smallest_holding(static_cast<VarId>(v), {static_cast<VarId>(v)});
-    const Factor& f = potentials[i];
-    const int d = f.position(static_cast<VarId>(v));
+    const auto var = static_cast<VarId>(v);
+    cpts_of[smallest_holding(var, fams[v])].push_back(var);
     Home& home = homes_[v];
-    home.clique = static_cast<int>(i);
+    home.clique = static_cast<int>(smallest_holding(var, {var}));
+    const auto& vars = cliques_[at(home.clique)].vars;
     home.card = cards_[v];
-    home.stride = f.strides()[static_cast<std::size_t>(d)];
-    home.outer = f.size() / (home.card * home.stride);
+    home.stride = 1;
+    for (auto it = std::upper_bound(vars.begin(), vars.end(), var); it != vars.end(); ++it)
+      home.stride *= cards_[index(*it)];
+    home.outer = cliques_[at(home.clique)].size / (home.card * home.stride);
   }
+  base_.resize(at(offset));
   for (std::size_t i = 0; i < m; ++i) {
-    std::copy(potentials[i].values().begin(), potentials[i].values().end(), base_.begin() + cliques_[i].offset);
+    std::vector<std::int64_t> cc;
+    for (VarId v : cliques_[i].vars) cc.push_back(cards_[index(v)]);
+    Factor potential = Factor::filled(cliques_[i].vars, cc, 1.0);
+    for (VarId v : cpts_of[i]) potential.multiply_in(Factor::from_cpt(net, v));
+    std::copy(potential.values().begin(), potential.values().end(), base_.begin() + cliques_[i].offset);
   }
 
   // Separators and their index maps.
@@ -348,17 +366,18 @@ Posterior JunctionTree::query(const Evidence& evidence, Workspace& ws) const {
   MISO_PROFILE_SCOPE("qlogik.jt.query");
   if (evidence.size() != num_vars_) {
     throw Error(Error::Kind::InvalidArgument, "junction tree query: evidence has " + std::to_string(evidence.size()) +
-                                                  " entries for " + std::to_string(num_vars_) + " variables");
+                                                  " entries for the " + std::to_string(num_vars_) +
+                                                  " variables of network '" + network_name_ + "'");
   }
   for (std::size_t v = 0; v < num_vars_; ++v) {
     if (evidence[v] < -1 || evidence[v] >= cards_[v]) {
-      throw Error(Error::Kind::InvalidArgument, "junction tree query: evidence gives variable " + std::to_string(v) +
-                                                    " state " + std::to_string(evidence[v]) + ", but it has " +
+      throw Error(Error::Kind::InvalidArgument, "junction tree query: evidence gives variable '" + names_[v] +
+                                                    "' state " + std::to_string(evidence[v]) + ", but it has " +
                                                     std::to_string(cards_[v]) + " states");
     }
   }
   ws.potentials.resize(base_.size());
-  std::memcpy(ws.potentials.data(), base_.data(), base_.size() * sizeof(double));
+  std::copy(base_.begin(), base_.end(), ws.potentials.begin());
   ws.separators.resize(at(sep_total_));
   ws.scratch.resize(at(max_sep_));
   double* pot = ws.potentials.data();
@@ -427,9 +446,7 @@ Posterior JunctionTree::query(const Evidence& evidence, Workspace& ws) const {
     for (std::int64_t o = 0; o < h.outer; ++o) {
       for (std::int64_t s = 0; s < h.card; ++s) {
         const double* slice = table + (o * h.card + s) * h.stride;
-        double sum = 0;
-        for (std::int64_t i = 0; i < h.stride; ++i) sum += slice[i];
-        m[at(s)] += sum;
+        m[at(s)] += sum(slice, h.stride);
       }
     }
     normalize(m.data(), h.card);

@@ -191,9 +191,8 @@ std::vector<std::vector<double>> per_variable(const std::vector<double>& flat, c
   return out;
 }
 
-void check_options(const SamplingOptions& options, const char* who) {
+void check_samples(const SamplingOptions& options, const char* who) {
   if (options.samples == 0) fail(std::string(who) + ": samples must be positive");
-  if (options.thin == 0) fail(std::string(who) + ": thin must be positive");
 }
 
 // Per-chunk sums of likelihood weighting.
@@ -208,7 +207,7 @@ ApproximatePosterior likelihood_weighting(const Network& net, const Evidence& ev
                                           const SamplingOptions& options) {
   MISO_PROFILE_SCOPE("qlogik.likelihood_weighting");
   check_evidence(net, evidence, "likelihood_weighting");
-  check_options(options, "likelihood_weighting");
+  check_samples(options, "likelihood_weighting");
   const ForwardSampler sampler(net);
   const std::vector<std::size_t> offset = marginal_offsets(net);
   const std::size_t n = net.size(), entries = offset.back();
@@ -274,8 +273,10 @@ class GibbsSampler {
  public:
   GibbsSampler(const Network& net, const Evidence& evidence)
       : net_(net), evidence_(evidence), forward_(net), offset_(marginal_offsets(net)) {
-    // Each variable's place in the CPT of each of its children: stride of each family member.
-    std::vector<VarId> order = net.topological_order();
+    // Per unobserved variable, in topological order: the CPTs it appears in (its
+    // own and its children's) and its unobserved Markov blanket. x: a scratch
+    // state holding the evidence, for tabulating.
+    const std::vector<VarId> order = net.topological_order();
     std::vector<int> x(net.size(), 0);
     for (std::size_t v = 0; v < net.size(); ++v) x[v] = std::max(evidence[v], 0);
     for (VarId v : order) {
@@ -488,7 +489,8 @@ class GibbsSampler {
 ApproximatePosterior gibbs_sampling(const Network& net, const Evidence& evidence, const SamplingOptions& options) {
   MISO_PROFILE_SCOPE("qlogik.gibbs_sampling");
   check_evidence(net, evidence, "gibbs_sampling");
-  check_options(options, "gibbs_sampling");
+  check_samples(options, "gibbs_sampling");
+  if (options.thin == 0) fail("gibbs_sampling: thin must be positive");
   const GibbsSampler sampler(net, evidence);
   const std::vector<std::size_t>& offset = sampler.offset();
   const std::size_t entries = offset.back();
@@ -542,8 +544,9 @@ ApproximatePosterior gibbs_sampling(const Network& net, const Evidence& evidence
       se[i] = batches < 2 ? std::numeric_limits<double>::infinity()
                           : std::sqrt(spread[i] / static_cast<double>(batches - 1) / static_cast<double>(batches));
       const double p = mean[i];
-      if (se[i] > 0 && p > 0 && p < 1)
+      if (se[i] > 0 && p > 0 && p < 1) {
         out.effective_samples = std::min(out.effective_samples, p * (1 - p) / (se[i] * se[i]));
+      }
     }
   }
   if (std::isinf(out.effective_samples)) out.effective_samples = static_cast<double>(options.samples);

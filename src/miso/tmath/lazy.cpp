@@ -55,18 +55,31 @@ NodePtr make(Node n) { return std::make_shared<const Node>(std::move(n)); }
 // ---- the compiled form ----------------------------------------------------------
 // BinaryConstA/B: a binary operation whose first/second operand is constant
 // number `index` (broadcast from a register, not read from a filled buffer).
-enum class Code : std::uint8_t { Leaf, Const, Unary, Binary, Where, BinaryConstA, BinaryConstB };
+// Map: an f32 chain of constant operations around at most one vectorised
+// function, run in one pass with the values in registers (vmath::map); `op` is
+// the vmath::Fn, steps [index, index + pre) come before it and
+// [index + pre, index + pre + post) after.
+enum class Code : std::uint8_t { Leaf, Const, Unary, Binary, Where, BinaryConstA, BinaryConstB, Map };
 
 struct Instr {
   Code code = Code::Leaf;
   std::uint8_t op = 0;
   int dst = 0;
   int a = -1, b = -1, c = -1;
-  int index = 0;  // leaf or constant number
+  int index = 0;          // leaf or constant number; Map: first step
+  int pre = 0, post = 0;  // Map: steps before and after the function
+};
+
+// A step of a Map: the operation and the number of its constant.
+struct StepRef {
+  vmath::Step::Op op = vmath::Step::Op::Add;
+  bool constant_first = false;
+  int constant = 0;
 };
 
 struct Plan {
   std::vector<Instr> code;  // physical registers
+  std::vector<StepRef> steps;
   int registers = 0;
   int result = 0;
   DType compute = DType::F32;
@@ -75,11 +88,125 @@ struct Plan {
 // A kernel as traced from the graph: SSA instructions, its leaves and constants.
 struct Trace {
   std::vector<Instr> code;  // dst = SSA value number
+  std::vector<StepRef> steps;
   std::vector<const Node*> leaves;
   std::vector<double> constants;
   std::string key;
   DType compute = DType::Bool;
 };
+
+// The step a constant binary operation is, if it is one a Map can hold.
+bool as_step(const Instr& in, StepRef* step) {
+  if (in.code != Code::BinaryConstA && in.code != Code::BinaryConstB) return false;
+  switch (static_cast<BinaryOp>(in.op)) {
+    case BinaryOp::Add: step->op = vmath::Step::Op::Add; break;
+    case BinaryOp::Sub: step->op = vmath::Step::Op::Sub; break;
+    case BinaryOp::Mul: step->op = vmath::Step::Op::Mul; break;
+    case BinaryOp::Div: step->op = vmath::Step::Op::Div; break;
+    case BinaryOp::Maximum: step->op = vmath::Step::Op::Max; break;
+    case BinaryOp::Minimum: step->op = vmath::Step::Op::Min; break;
+    default: return false;
+  }
+  step->constant_first = in.code == Code::BinaryConstA;
+  step->constant = in.index;
+  return true;
+}
+
+// The vectorised function a unary operation is, if any.
+bool as_function(const Instr& in, vmath::Fn* fn) {
+  if (in.code != Code::Unary) return false;
+  vmath::Fn f;
+  switch (static_cast<UnaryOp>(in.op)) {
+    case UnaryOp::Exp: f = vmath::Fn::Exp; break;
+    case UnaryOp::Log: f = vmath::Fn::Log; break;
+    case UnaryOp::Tanh: f = vmath::Fn::Tanh; break;
+    case UnaryOp::Erf: f = vmath::Fn::Erf; break;
+    case UnaryOp::Sigmoid: f = vmath::Fn::Sigmoid; break;
+    case UnaryOp::Gelu: f = vmath::Fn::Gelu; break;
+    default: return false;
+  }
+  if (fn != nullptr) *fn = f;
+  return true;
+}
+
+// Fuses, in an f32 kernel, every chain of two or more operations in which each
+// takes the previous one's value as its only varying operand, that value has
+// no other use, and the operations are constant steps around at most one
+// vectorised function, into one Map instruction. y = gelu(x * a + b) * c then
+// makes one pass over the block instead of four.
+void fuse_maps(Trace& t) {
+  if (t.compute != DType::F32) return;
+  const auto n = static_cast<int>(t.code.size());
+  std::vector<int> uses(static_cast<std::size_t>(n), 0), user(static_cast<std::size_t>(n), -1);
+  for (int i = 0; i < n; ++i) {
+    const Instr& in = t.code[static_cast<std::size_t>(i)];
+    for (int v : {in.a, in.b, in.c}) {
+      if (v < 0) continue;
+      ++uses[static_cast<std::size_t>(v)];
+      user[static_cast<std::size_t>(v)] = i;
+    }
+  }
+  ++uses[static_cast<std::size_t>(n - 1)];  // the result
+  auto link = [&](const Instr& in) {        // a chain member: a step or a function
+    StepRef s;
+    vmath::Fn f;
+    return as_step(in, &s) || as_function(in, &f);
+  };
+  std::vector<int> renumber(static_cast<std::size_t>(n), -1);
+  std::vector<bool> absorbed(static_cast<std::size_t>(n), false);
+  std::vector<Instr> code;
+  for (int i = 0; i < n; ++i) {
+    if (absorbed[static_cast<std::size_t>(i)]) continue;
+    Instr in = t.code[static_cast<std::size_t>(i)];
+    for (int* v : {&in.a, &in.b, &in.c}) {
+      if (*v >= 0) *v = renumber[static_cast<std::size_t>(*v)];
+    }
+    // The longest chain starting at i.
+    std::vector<int> chain{i};
+    int functions = as_function(in, nullptr) ? 1 : 0;
+    if (link(in)) {
+      for (int j = i; uses[static_cast<std::size_t>(j)] == 1 && user[static_cast<std::size_t>(j)] >= 0;) {
+        const int next = user[static_cast<std::size_t>(j)];
+        const Instr& nx = t.code[static_cast<std::size_t>(next)];
+        vmath::Fn f;
+        const bool fn = as_function(nx, &f);
+        if (!link(nx) || (fn && functions == 1)) break;
+        functions += fn ? 1 : 0;
+        chain.push_back(next);
+        j = next;
+      }
+    }
+    if (chain.size() < 2) {
+      in.dst = static_cast<int>(code.size());
+      renumber[static_cast<std::size_t>(i)] = in.dst;
+      code.push_back(in);
+      continue;
+    }
+    Instr map;
+    map.code = Code::Map;
+    map.op = static_cast<std::uint8_t>(vmath::Fn::Identity);
+    map.a = in.a;
+    map.index = static_cast<int>(t.steps.size());
+    bool after = false;
+    for (int k : chain) {
+      const Instr& member = t.code[static_cast<std::size_t>(k)];
+      StepRef s;
+      vmath::Fn f;
+      if (as_function(member, &f)) {
+        map.op = static_cast<std::uint8_t>(f);
+        after = true;
+      } else if (as_step(member, &s)) {
+        t.steps.push_back(s);
+        ++(after ? map.post : map.pre);
+      }
+      absorbed[static_cast<std::size_t>(k)] = true;
+    }
+    map.dst = static_cast<int>(code.size());
+    renumber[static_cast<std::size_t>(chain.back())] = map.dst;
+    code.push_back(map);
+  }
+  t.code = std::move(code);
+}
 
 struct Cache {
   profiler::Mutex mutex{"tmath.plan_cache"};
@@ -97,6 +224,7 @@ Cache& cache() {
 std::shared_ptr<const Plan> allocate(const Trace& t) {
   auto plan = std::make_shared<Plan>();
   plan->compute = t.compute;
+  plan->steps = t.steps;
   const int n = static_cast<int>(t.code.size());
   std::vector<int> last_use(static_cast<std::size_t>(n), -1);
   for (int i = 0; i < n; ++i) {
@@ -175,10 +303,14 @@ struct Registers {
   C* buffer(int r) {
     return reinterpret_cast<C*>(reinterpret_cast<std::byte*>(base) + static_cast<std::size_t>(r) * kStrideBytes);
   }
-  std::vector<C> constant;  // every constant of the kernel, converted
+  std::vector<C> constant;         // every constant of the kernel, converted
+  std::vector<vmath::Step> steps;  // the Map steps with their constants (f32 kernels)
   Registers(const Plan& plan, const std::vector<double>& constants)
       : storage((static_cast<std::size_t>(plan.registers) * kStrideBytes + 2 * kPage) / sizeof(C)),
         value(static_cast<std::size_t>(plan.registers), nullptr) {
+    for (const StepRef& s : plan.steps) {
+      steps.push_back({s.op, s.constant_first, static_cast<float>(constants[static_cast<std::size_t>(s.constant)])});
+    }
     auto address = reinterpret_cast<std::uintptr_t>(storage.data());
     std::uintptr_t aligned = (address + kPage - 1) / kPage * kPage + 512;
     base = reinterpret_cast<C*>(reinterpret_cast<std::byte*>(storage.data()) + (aligned - address));
@@ -231,6 +363,14 @@ const C* run_block(const Plan& plan, Registers<C>& regs, const std::vector<const
                                     regs.constant[static_cast<std::size_t>(in.index)], target, m);
         regs.value[dst] = target;
         break;
+      case Code::Map:
+        if constexpr (std::is_same_v<C, float>) {
+          const vmath::Step* steps = regs.steps.data() + in.index;
+          vmath::map(static_cast<vmath::Fn>(in.op), steps, in.pre, steps + in.pre, in.post,
+                     regs.value[static_cast<std::size_t>(in.a)], target, m);
+          regs.value[dst] = target;
+        }
+        break;
       case Code::Where: {
         const C* c = regs.value[static_cast<std::size_t>(in.a)];
         const C* x = regs.value[static_cast<std::size_t>(in.b)];
@@ -247,27 +387,6 @@ const C* run_block(const Plan& plan, Registers<C>& regs, const std::vector<const
 
 // Results at least this large are written with streaming stores.
 constexpr std::int64_t kStreamingBytes = std::int64_t{64} << 20;
-
-// Kernels over data far larger than the caches fetch their inputs this many
-// blocks ahead: the hardware prefetcher stops at 4 KiB page boundaries and
-// runs only a little ahead, and a compute-heavy kernel (gelu) otherwise
-// alternates between waiting for memory and computing instead of overlapping
-// them.
-constexpr std::int64_t kPrefetchBlocks = 2;
-
-// Prefetches the block at element `at` of every operand after the output
-// (ptrs[0]) that has one of the run's n elements there.
-inline void prefetch_inputs(const std::vector<std::byte*>& ptrs, const std::vector<std::int64_t>& inner,
-                            std::int64_t at, std::int64_t n) {
-  if (at >= n) return;
-  const std::int64_t m = std::min(detail::kBlock, n - at);
-  for (std::size_t k = 1; k < ptrs.size(); ++k) {
-    if (inner[k] == 0) continue;  // broadcast along the run: already in the cache
-    const std::byte* b = ptrs[k] + at * inner[k];
-    const std::int64_t bytes = m * inner[k];
-    for (std::int64_t o = 0; o < bytes; o += 64) __builtin_prefetch(b + o, 0, 0);
-  }
-}
 
 // acc combined with v: added, or the larger/smaller where a NaN on either side wins.
 inline double fold(ReduceOp op, double acc, double v) noexcept {
@@ -344,6 +463,7 @@ class Evaluator {
     visit(visit, root);
     t.compute = compute_type(t.compute);
     append(t.key, {"->", name(t.compute)});
+    fuse_maps(t);
     return t;
   }
 
@@ -401,7 +521,6 @@ class Evaluator {
         detail::dyn_runs(loop, begin, end, ptrs, inner, [&](auto& p, auto& in, std::int64_t n) {
           for (std::int64_t off = 0; off < n; off += detail::kBlock) {
             std::int64_t m = std::min(detail::kBlock, n - off);
-            if (streaming) prefetch_inputs(p, in, off + kPrefetchBlocks * detail::kBlock, n);
             std::byte* dst = p[0] + off * in[0];
             const bool same = ot == dtype_of<C>() && in[0] == static_cast<std::int64_t>(sizeof(C));
             if constexpr (std::is_same_v<C, float>) {

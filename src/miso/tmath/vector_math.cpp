@@ -29,10 +29,28 @@ void s_gelu(const float* x, float* y, std::int64_t n) noexcept {
 void s_stream_copy(float* dst, const float* src, std::int64_t n) noexcept {
   std::memcpy(dst, src, static_cast<std::size_t>(n) * sizeof(float));
 }
+void s_map(Fn f, const Step* pre, int npre, const Step* post, int npost, const float* x, float* y,
+           std::int64_t n) noexcept {
+  for (std::int64_t i = 0; i < n; ++i) {
+    float v = x[i];
+    for (int k = 0; k < npre; ++k) v = apply_step(pre[k], v);
+    switch (f) {
+      case Fn::Identity: break;
+      case Fn::Exp: s_exp(&v, &v, 1); break;
+      case Fn::Log: s_log(&v, &v, 1); break;
+      case Fn::Tanh: s_tanh(&v, &v, 1); break;
+      case Fn::Erf: s_erf(&v, &v, 1); break;
+      case Fn::Sigmoid: s_sigmoid(&v, &v, 1); break;
+      case Fn::Gelu: s_gelu(&v, &v, 1); break;
+    }
+    for (int k = 0; k < npost; ++k) v = apply_step(post[k], v);
+    y[i] = v;
+  }
+}
 }  // namespace
 
 const Kernels& scalar_kernels() noexcept {
-  static const Kernels k{s_exp, s_log, s_tanh, s_erf, s_sigmoid, s_gelu, s_stream_copy};
+  static const Kernels k{s_exp, s_log, s_tanh, s_erf, s_sigmoid, s_gelu, s_stream_copy, s_map};
   return k;
 }
 }  // namespace detail
@@ -86,5 +104,9 @@ void erf(const float* x, float* y, std::int64_t n) noexcept { active().erf(x, y,
 void sigmoid(const float* x, float* y, std::int64_t n) noexcept { active().sigmoid(x, y, n); }
 void gelu(const float* x, float* y, std::int64_t n) noexcept { active().gelu(x, y, n); }
 void stream_copy(float* dst, const float* src, std::int64_t n) noexcept { active().stream_copy(dst, src, n); }
+void map(Fn f, const Step* pre, int npre, const Step* post, int npost, const float* x, float* y,
+         std::int64_t n) noexcept {
+  active().map(f, pre, npre, post, npost, x, y, n);
+}
 
 }  // namespace miso::tmath::vmath

@@ -26,6 +26,25 @@ void erf(const float* x, float* y, std::int64_t n) noexcept;
 void sigmoid(const float* x, float* y, std::int64_t n) noexcept;  // 1 / (1 + exp(-x))
 void gelu(const float* x, float* y, std::int64_t n) noexcept;     // x/2 * erfc(-x/sqrt(2))
 
+// One scalar operation of a fused chain, applied in registers: x op c, or
+// c op x when constant_first, with the semantics of the elementwise operations
+// (Max/Min: a NaN first operand wins, else the larger/smaller, else the second).
+struct Step {
+  enum class Op : std::uint8_t { Add, Sub, Mul, Div, Max, Min };
+  Op op = Op::Add;
+  bool constant_first = false;
+  float c = 0;
+};
+enum class Fn : std::uint8_t { Identity, Exp, Log, Tanh, Erf, Sigmoid, Gelu };
+
+// y[i] = post(f(pre(x[i]))) for i < n: the npre steps of `pre` in order, then f,
+// then the npost steps of `post`, in one pass: the intermediate values never
+// leave the registers. Bit for bit what applying each operation over the array
+// in turn gives (no contraction into fused multiply-adds). x and y may be the
+// same array.
+void map(Fn f, const Step* pre, int npre, const Step* post, int npost, const float* x, float* y,
+         std::int64_t n) noexcept;
+
 // dst[i] = src[i] for i < n with non-temporal (streaming) stores where dst is
 // 64-byte aligned: the stores bypass the cache and skip the read-for-ownership,
 // so writing a large result costs one pass over memory instead of two. Ends
@@ -42,7 +61,21 @@ struct Kernels {
   void (*sigmoid)(const float*, float*, std::int64_t) noexcept;
   void (*gelu)(const float*, float*, std::int64_t) noexcept;
   void (*stream_copy)(float*, const float*, std::int64_t) noexcept;
+  void (*map)(Fn, const Step*, int, const Step*, int, const float*, float*, std::int64_t) noexcept;
 };
+// The scalar semantics of one step (the reference of the vector versions).
+inline float apply_step(const Step& s, float x) noexcept {
+  const float a = s.constant_first ? s.c : x, b = s.constant_first ? x : s.c;
+  switch (s.op) {
+    case Step::Op::Add: return a + b;
+    case Step::Op::Sub: return a - b;
+    case Step::Op::Mul: return a * b;
+    case Step::Op::Div: return a / b;
+    case Step::Op::Max: return (a > b || a != a) ? a : b;
+    case Step::Op::Min: return (a < b || a != a) ? a : b;
+  }
+  return x;
+}
 const Kernels& scalar_kernels() noexcept;
 const Kernels& avx2_kernels() noexcept;    // call only where the CPU has AVX2 and FMA
 const Kernels& avx512_kernels() noexcept;  // call only where the CPU has AVX-512F

@@ -1,11 +1,13 @@
 // Compiled with -mavx512f -mavx512dq -mfma; reached only when the CPU has them.
 // GCC 12 flags the deliberately undefined pass-through operand inside its own
-// AVX-512 intrinsics (_mm512_undefined_ps) as maybe-uninitialized: a false alarm.
+// AVX-512 intrinsics (_mm512_undefined_ps) as (maybe-)uninitialized: a false alarm.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 #include <sleef.h>
 
 #include <cstdint>
+#include <cstring>
 
 #include "miso/tmath/vector_math.hpp"
 
@@ -45,13 +47,12 @@ void v_tanh(const float* x, float* y, std::int64_t n) noexcept {
 void v_erf(const float* x, float* y, std::int64_t n) noexcept {
   apply(x, y, n, [](__m512 v) { return Sleef_erff16_u10avx512f(v); });
 }
-void v_sigmoid(const float* x, float* y, std::int64_t n) noexcept {
+inline __m512 sigmoid_of(__m512 v) noexcept {
   const __m512 one = _mm512_set1_ps(1.0f);
-  apply(x, y, n, [one](__m512 v) {
-    __m512 e = Sleef_expf16_u10avx512f(_mm512_sub_ps(_mm512_setzero_ps(), v));
-    return _mm512_div_ps(one, _mm512_add_ps(one, e));
-  });
+  __m512 e = Sleef_expf16_u10avx512f(_mm512_sub_ps(_mm512_setzero_ps(), v));
+  return _mm512_div_ps(one, _mm512_add_ps(one, e));
 }
+void v_sigmoid(const float* x, float* y, std::int64_t n) noexcept { apply(x, y, n, sigmoid_of); }
 // GELU as x/2 * erfc(-x/sqrt(2)) with erfc from Numerical Recipes' erfcc
 // (Chebyshev fit, relative error below 1.2e-7 everywhere, so there is no
 // cancellation for negative x): a division, an exp and nine FMAs instead of
@@ -99,13 +100,100 @@ inline __m512 erfc_nr(__m512 z) {
   return _mm512_mask_sub_ps(r, negative, _mm512_set1_ps(2.0f), r);
 }
 
-void v_gelu(const float* x, float* y, std::int64_t n) noexcept {
-  const __m512 neg_inv_sqrt2 = _mm512_set1_ps(-0.70710678118654752f);
-  const __m512 half = _mm512_set1_ps(0.5f);
-  apply(x, y, n, [=](__m512 v) {
-    __m512 c = erfc_nr(_mm512_mul_ps(v, neg_inv_sqrt2));
-    return _mm512_mul_ps(_mm512_mul_ps(half, v), c);
-  });
+inline __m512 gelu_of(__m512 v) noexcept {
+  __m512 c = erfc_nr(_mm512_mul_ps(v, _mm512_set1_ps(-0.70710678118654752f)));
+  return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v), c);
+}
+void v_gelu(const float* x, float* y, std::int64_t n) noexcept { apply(x, y, n, gelu_of); }
+
+[[gnu::always_inline]] inline __m512 step(__m512 x, const Step s) noexcept {
+  const __m512 c = _mm512_set1_ps(s.c);
+  const __m512 a = s.constant_first ? c : x, b = s.constant_first ? x : c;
+  switch (s.op) {
+    case Step::Op::Add: return _mm512_add_ps(a, b);
+    case Step::Op::Sub: return _mm512_sub_ps(a, b);
+    case Step::Op::Mul: return _mm512_mul_ps(a, b);
+    case Step::Op::Div: return _mm512_div_ps(a, b);
+    case Step::Op::Max: {
+      const __mmask16 m = _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ) | _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q);
+      return _mm512_mask_blend_ps(m, b, a);
+    }
+    case Step::Op::Min: {
+      const __mmask16 m = _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ) | _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q);
+      return _mm512_mask_blend_ps(m, b, a);
+    }
+  }
+  return x;
+}
+
+// Eight vectors at a time: each step's operation is chosen once per eight
+// vectors (a switch per vector per step costs more than the arithmetic) and
+// the eight stay in registers from the load to the store.
+constexpr int kLanes = 16;
+constexpr int kGroup = 8;
+
+inline void steps_on(const Step* steps, int count, __m512* v) noexcept {
+  for (int k = 0; k < count; ++k) {
+    const Step& s = steps[k];
+    // One switch for the group; step() is then inlined with a known op.
+    switch (s.op) {
+      case Step::Op::Add:
+        for (int j = 0; j < kGroup; ++j) v[j] = step(v[j], {Step::Op::Add, s.constant_first, s.c});
+        break;
+      case Step::Op::Sub:
+        for (int j = 0; j < kGroup; ++j) v[j] = step(v[j], {Step::Op::Sub, s.constant_first, s.c});
+        break;
+      case Step::Op::Mul:
+        for (int j = 0; j < kGroup; ++j) v[j] = step(v[j], {Step::Op::Mul, s.constant_first, s.c});
+        break;
+      case Step::Op::Div:
+        for (int j = 0; j < kGroup; ++j) v[j] = step(v[j], {Step::Op::Div, s.constant_first, s.c});
+        break;
+      case Step::Op::Max:
+        for (int j = 0; j < kGroup; ++j) v[j] = step(v[j], {Step::Op::Max, s.constant_first, s.c});
+        break;
+      case Step::Op::Min:
+        for (int j = 0; j < kGroup; ++j) v[j] = step(v[j], {Step::Op::Min, s.constant_first, s.c});
+        break;
+    }
+  }
+}
+
+template <typename F>
+void map_with(F f, const Step* pre, int npre, const Step* post, int npost, const float* x, float* y,
+              std::int64_t n) noexcept {
+  constexpr std::int64_t kBlock = kLanes * kGroup;
+  auto group = [&](const float* in, float* out) {
+    __m512 v[kGroup];
+    for (int j = 0; j < kGroup; ++j) v[j] = _mm512_loadu_ps(in + j * kLanes);
+    steps_on(pre, npre, v);
+    for (int j = 0; j < kGroup; ++j) v[j] = f(v[j]);
+    steps_on(post, npost, v);
+    for (int j = 0; j < kGroup; ++j) _mm512_storeu_ps(out + j * kLanes, v[j]);
+  };
+  std::int64_t i = 0;
+  for (; i + kBlock <= n; i += kBlock) group(x + i, y + i);
+  if (i < n) {  // the tail through a padded buffer
+    alignas(64) float tail[kBlock] = {};
+    const auto rest = static_cast<std::size_t>(n - i);
+    std::memcpy(tail, x + i, rest * sizeof(float));
+    group(tail, tail);
+    std::memcpy(y + i, tail, rest * sizeof(float));
+  }
+}
+
+void v_map(Fn f, const Step* pre, int npre, const Step* post, int npost, const float* x, float* y,
+           std::int64_t n) noexcept {
+  switch (f) {
+    case Fn::Identity: return map_with([](__m512 v) { return v; }, pre, npre, post, npost, x, y, n);
+    case Fn::Exp: return map_with([](__m512 v) { return Sleef_expf16_u10avx512f(v); }, pre, npre, post, npost, x, y, n);
+    case Fn::Log: return map_with([](__m512 v) { return Sleef_logf16_u10avx512f(v); }, pre, npre, post, npost, x, y, n);
+    case Fn::Tanh:
+      return map_with([](__m512 v) { return Sleef_tanhf16_u10avx512f(v); }, pre, npre, post, npost, x, y, n);
+    case Fn::Erf: return map_with([](__m512 v) { return Sleef_erff16_u10avx512f(v); }, pre, npre, post, npost, x, y, n);
+    case Fn::Sigmoid: return map_with(sigmoid_of, pre, npre, post, npost, x, y, n);
+    case Fn::Gelu: return map_with(gelu_of, pre, npre, post, npost, x, y, n);
+  }
 }
 
 void v_stream_copy(float* dst, const float* src, std::int64_t n) noexcept {
@@ -123,7 +211,7 @@ void v_stream_copy(float* dst, const float* src, std::int64_t n) noexcept {
 }  // namespace
 
 const Kernels& avx512_kernels() noexcept {
-  static const Kernels k{v_exp, v_log, v_tanh, v_erf, v_sigmoid, v_gelu, v_stream_copy};
+  static const Kernels k{v_exp, v_log, v_tanh, v_erf, v_sigmoid, v_gelu, v_stream_copy, v_map};
   return k;
 }
 
