@@ -57,6 +57,11 @@ TEST(Network, JointProbabilityIsTheProductOfCptEntries) {
       for (int c = 0; c < 2; ++c) total += net.joint_probability({a, b, c});
   EXPECT_NEAR(total, 1.0, 1e-15);
   EXPECT_THROW((void)net.joint_probability({0, 1}), Error);
+  EXPECT_NE(error_of([&] {
+              (void)net.joint_probability({0, -1, 0});
+            }).find("'Sprinkler' has no state -1"),
+            std::string::npos);
+  EXPECT_THROW((void)net.joint_probability({0, 0, 2}), Error);
 }
 
 TEST(Network, TopologicalOrderPutsParentsFirst) {

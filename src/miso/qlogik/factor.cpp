@@ -226,35 +226,33 @@ Factor Factor::product(const Factor& other) const {
   return out;
 }
 
-void Factor::multiply_in(const Factor& other) {
+template <typename Op>
+void Factor::combine_in(const Factor& other, const char* what, Op op) {
   for (std::size_t d = 0; d < other.vars_.size(); ++d) {
     int p = position(other.vars_[d]);
-    if (p < 0) fail("factor multiply_in: variable " + std::to_string(other.vars_[d]) + " is not in the scope");
-    if (cards_[static_cast<std::size_t>(p)] != other.cards_[d]) fail("factor multiply_in: cardinalities differ");
+    if (p < 0)
+      fail(std::string("factor ") + what + ": variable " + std::to_string(other.vars_[d]) + " is not in the scope");
+    if (cards_[static_cast<std::size_t>(p)] != other.cards_[d]) {
+      fail(std::string("factor ") + what + ": variable " + std::to_string(other.vars_[d]) + " has " +
+           std::to_string(cards_[static_cast<std::size_t>(p)]) + " states here and " + std::to_string(other.cards_[d]) +
+           " in the other factor");
+    }
   }
   const auto sb = strides_in(other, vars_);
   const std::vector<std::int64_t> zero(vars_.size(), 0);
   const double* b = other.values_.data();
   double* o = values_.data();
   maybe_parallel(size(), [&](std::int64_t begin, std::int64_t end) {
-    walk2(cards_, zero, sb, begin, end, [&](std::int64_t k, std::int64_t, std::int64_t ib) { o[k] *= b[ib]; });
+    walk2(cards_, zero, sb, begin, end, [&](std::int64_t k, std::int64_t, std::int64_t ib) { o[k] = op(o[k], b[ib]); });
   });
 }
 
+void Factor::multiply_in(const Factor& other) {
+  combine_in(other, "multiply_in", [](double x, double y) { return x * y; });
+}
+
 void Factor::divide_in(const Factor& other) {
-  for (std::size_t d = 0; d < other.vars_.size(); ++d) {
-    int p = position(other.vars_[d]);
-    if (p < 0) fail("factor divide_in: variable " + std::to_string(other.vars_[d]) + " is not in the scope");
-    if (cards_[static_cast<std::size_t>(p)] != other.cards_[d]) fail("factor divide_in: cardinalities differ");
-  }
-  const auto sb = strides_in(other, vars_);
-  const std::vector<std::int64_t> zero(vars_.size(), 0);
-  const double* b = other.values_.data();
-  double* o = values_.data();
-  maybe_parallel(size(), [&](std::int64_t begin, std::int64_t end) {
-    walk2(cards_, zero, sb, begin, end,
-          [&](std::int64_t k, std::int64_t, std::int64_t ib) { o[k] = b[ib] == 0.0 ? 0.0 : o[k] / b[ib]; });
-  });
+  combine_in(other, "divide_in", [](double x, double y) { return y == 0.0 ? 0.0 : x / y; });
 }
 
 Factor Factor::reduce_to(const std::vector<VarId>& keep, bool use_max) const {

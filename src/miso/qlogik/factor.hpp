@@ -79,6 +79,9 @@ class Factor {
  private:
   void set_scope(std::vector<VarId> vars, std::vector<std::int64_t> cards);
   Factor reduce_to(const std::vector<VarId>& keep, bool use_max) const;
+  // this = op(this, other) entry by entry, other's scope a subset of this one.
+  template <typename Op>
+  void combine_in(const Factor& other, const char* what, Op op);
 
   std::vector<VarId> vars_;
   std::vector<std::int64_t> cards_;

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "miso/qlogik/factor.hpp"
 #include "miso/qlogik/network.hpp"
 
 namespace miso::qlogik {
@@ -139,7 +140,7 @@ class JunctionTree {
   class Workspace {
    private:
     friend class JunctionTree;
-    std::vector<double> potentials, separators, scratch;
+    Table potentials, separators, scratch;  // charged to the qlogik memory tag
   };
 
   // All marginals and P(e).
@@ -185,7 +186,7 @@ class JunctionTree {
   std::vector<Clique> cliques_;
   std::vector<int> bfs_;  // root first, each clique after its parent
   std::vector<Home> homes_;
-  std::vector<double> base_;  // compiled potentials, concatenated
+  Table base_;  // compiled potentials, concatenated
   std::int64_t sep_total_ = 0, max_sep_ = 0;
   Stats stats_;
 };

@@ -212,6 +212,11 @@ double Network::joint_probability(const std::vector<int>& assignment) const {
     fail("joint_probability: assignment has " + std::to_string(assignment.size()) + " values for " +
          std::to_string(vars_.size()) + " variables");
   }
+  for (std::size_t v = 0; v < vars_.size(); ++v) {
+    if (assignment[v] < 0 || assignment[v] >= static_cast<int>(vars_[v].states.size())) {
+      fail("joint_probability: variable '" + vars_[v].name + "' has no state " + std::to_string(assignment[v]));
+    }
+  }
   double p = 1.0;
   for (std::size_t v = 0; v < vars_.size(); ++v) {
     const Cpt& c = cpts_[v];
