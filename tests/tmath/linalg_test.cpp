@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -291,6 +293,32 @@ TEST(MatmulInt, WrapsInTheResultType) {
   const Tensor b = from_vector<std::int64_t>({std::int64_t{1} << 62, 3}, {2});
   const Tensor c = from_vector<std::int64_t>({4, 5}, {2});
   EXPECT_EQ(matmul(b, c).to_vector<std::int64_t>(), (std::vector<std::int64_t>{15}));  // 2^64 wraps to 0
+}
+
+TEST(Matmul, OpenBlasRunsKernelsForThisCpu) {
+  // OpenBLAS 0.3.21 falls back to its SSE3 "Prescott" kernels on CPUs it does
+  // not know; matmul re-selects them (linalg.hpp).
+  const std::string core = blas_core();
+  __builtin_cpu_init();
+  if (std::getenv("OPENBLAS_CORETYPE") == nullptr && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    EXPECT_NE(core, "Prescott");
+    EXPECT_NE(core, "Core2");
+    EXPECT_NE(core, "Nehalem");
+  }
+  // And the results stay right after the switch.
+  Generator g(5);
+  Tensor a = rand_normal({67, 45}, g), b = rand_normal({45, 31}, g);
+  Tensor c = matmul(a, b);
+  std::vector<float> va = a.to_vector<float>(), vb = b.to_vector<float>(), vc = c.to_vector<float>();
+  for (int i = 0; i < 67; ++i) {
+    for (int j = 0; j < 31; ++j) {
+      double want = 0;
+      for (int k = 0; k < 45; ++k)
+        want +=
+            static_cast<double>(va[static_cast<std::size_t>(i * 45 + k)]) * vb[static_cast<std::size_t>(k * 31 + j)];
+      ASSERT_NEAR(vc[static_cast<std::size_t>(i * 31 + j)], want, 1e-4 * (1 + std::abs(want)));
+    }
+  }
 }
 
 }  // namespace

@@ -21,7 +21,9 @@
 #include <atomic>
 #include <climits>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,11 +34,46 @@
 #include "miso/tmath/memory_pool.hpp"
 #include "miso/tmath/ops.hpp"
 
+// OpenBLAS's runtime kernel selection (DYNAMIC_ARCH builds only: weak, so a
+// build without it links and the adjustment is skipped).
+extern "C" {
+char* openblas_get_corename(void) __attribute__((weak));
+void gotoblas_dynamic_init(void) __attribute__((weak));
+void gotoblas_dynamic_quit(void) __attribute__((weak));
+}
+
 namespace miso::tmath {
 
 namespace {
 
 using detail::fail;
+
+// See linalg.hpp: re-selects OpenBLAS's kernels when it fell back to a generic
+// core on a CPU with AVX-512 or AVX2. Runs once, before the first GEMM.
+void adjust_blas_kernels() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (openblas_get_corename == nullptr || gotoblas_dynamic_init == nullptr || gotoblas_dynamic_quit == nullptr)
+      return;
+    if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;  // the user's choice
+    const std::string core = openblas_get_corename();
+    static const char* const generic[] = {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Unknown"};
+    if (std::find(std::begin(generic), std::end(generic), core) == std::end(generic)) return;
+    __builtin_cpu_init();
+    const char* wanted = nullptr;
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512dq")) {
+      wanted = "SkylakeX";
+    } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+      wanted = "Haswell";
+    }
+    if (wanted == nullptr) return;
+    ::setenv("OPENBLAS_CORETYPE", wanted, 0);
+    gotoblas_dynamic_quit();
+    gotoblas_dynamic_init();
+    ::unsetenv("OPENBLAS_CORETYPE");
+  });
+}
 
 std::atomic<Bf16Kernel> g_bf16_kernel{Bf16Kernel::Auto};
 
@@ -172,6 +209,7 @@ BlasLayout blas_layout(std::int64_t rows, std::int64_t cols, std::int64_t rs, st
 
 template <typename T>
 void gemm_blas(const Plan& p, const T* a, const T* b, T* c) {
+  adjust_blas_kernels();
   const BlasLayout la = blas_layout(p.m, p.k, p.a_rs, p.a_cs);
   const BlasLayout lb = blas_layout(p.k, p.n, p.b_rs, p.b_cs);
   if (!la.ok || !lb.ok || p.m > INT_MAX || p.n > INT_MAX || p.k > INT_MAX) {
@@ -614,6 +652,11 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
       break;
   }
   return out.view(result);
+}
+
+std::string blas_core() {
+  adjust_blas_kernels();
+  return openblas_get_corename != nullptr ? std::string(openblas_get_corename()) : std::string("unknown");
 }
 
 }  // namespace miso::tmath

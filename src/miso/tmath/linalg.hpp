@@ -19,9 +19,23 @@
 //              Both accumulate in f32 and round the result to bf16 once.
 //   f16        convert to f32, sgemm, round back to f16.
 //   integers   exact, wrapping in the result type; products and sums in 64 bits.
+//
+// OpenBLAS kernels: a DYNAMIC_ARCH OpenBLAS (Debian's) picks its kernels by the
+// CPU model, and 0.3.21 does not know recent ones: on a Sapphire/Emerald Rapids
+// Xeon it falls back to "Prescott" (SSE3), six times slower than its AVX-512
+// kernels on the same machine. Before the first GEMM, when the user has not
+// set OPENBLAS_CORETYPE and OpenBLAS chose a generic core although the CPU has
+// AVX-512 (or AVX2 and FMA), matmul switches it to SkylakeX (or Haswell)
+// through OpenBLAS's own runtime selection, once per process.
 #pragma once
 
+#include <string>
+
 namespace miso::tmath {
+
+// The OpenBLAS kernel set in use ("SkylakeX", "Haswell", ...), after the
+// adjustment above; "unknown" when OpenBLAS does not say.
+std::string blas_core();
 
 // Which bf16 GEMM kernel matmul uses. Auto: Avx512 when bf16_dot_available(),
 // else Portable. The setting is process-wide (an atomic), meant for tests and
