@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "miso/tmath/vector_math.hpp"
+#include "miso/tmath/vector_math_map.hpp"
 
 namespace miso::tmath::vmath::detail {
 
@@ -73,89 +74,37 @@ inline __m256 gelu_of(__m256 v) noexcept {
 }
 void v_gelu(const float* x, float* y, std::int64_t n) noexcept { apply(x, y, n, gelu_of); }
 
-[[gnu::always_inline]] inline __m256 step(__m256 x, const Step s) noexcept {
-  const __m256 c = _mm256_set1_ps(s.c);
-  const __m256 a = s.constant_first ? c : x, b = s.constant_first ? x : c;
-  switch (s.op) {
-    case Step::Op::Add: return _mm256_add_ps(a, b);
-    case Step::Op::Sub: return _mm256_sub_ps(a, b);
-    case Step::Op::Mul: return _mm256_mul_ps(a, b);
-    case Step::Op::Div: return _mm256_div_ps(a, b);
-    case Step::Op::Max:
+// The vector operations vmath::map is built from (vector_math_map.hpp).
+struct Avx2 {
+  using V = __m256;
+  static constexpr int kLanes = 8;
+  static V load(const float* p) noexcept { return _mm256_loadu_ps(p); }
+  static void store(float* p, V v) noexcept { _mm256_storeu_ps(p, v); }
+  static V broadcast(float c) noexcept { return _mm256_set1_ps(c); }
+  template <Step::Op o>
+  static V op(V a, V b) noexcept {
+    if constexpr (o == Step::Op::Add) return _mm256_add_ps(a, b);
+    if constexpr (o == Step::Op::Sub) return _mm256_sub_ps(a, b);
+    if constexpr (o == Step::Op::Mul) return _mm256_mul_ps(a, b);
+    if constexpr (o == Step::Op::Div) return _mm256_div_ps(a, b);
+    if constexpr (o == Step::Op::Max) {
       return _mm256_blendv_ps(b, a, _mm256_or_ps(_mm256_cmp_ps(a, b, _CMP_GT_OQ), _mm256_cmp_ps(a, a, _CMP_UNORD_Q)));
-    case Step::Op::Min:
+    }
+    if constexpr (o == Step::Op::Min) {
       return _mm256_blendv_ps(b, a, _mm256_or_ps(_mm256_cmp_ps(a, b, _CMP_LT_OQ), _mm256_cmp_ps(a, a, _CMP_UNORD_Q)));
-  }
-  return x;
-}
-
-// Eight vectors at a time: each step's operation is chosen once per eight
-// vectors (a switch per vector per step costs more than the arithmetic) and
-// the eight stay in registers from the load to the store.
-constexpr int kLanes = 8;
-constexpr int kGroup = 8;
-
-inline void steps_on(const Step* steps, int count, __m256* v) noexcept {
-  for (int k = 0; k < count; ++k) {
-    const Step& s = steps[k];
-    // One switch for the group; step() is then inlined with a known op.
-    switch (s.op) {
-      case Step::Op::Add:
-        for (int j = 0; j < kGroup; ++j) v[j] = step(v[j], {Step::Op::Add, s.constant_first, s.c});
-        break;
-      case Step::Op::Sub:
-        for (int j = 0; j < kGroup; ++j) v[j] = step(v[j], {Step::Op::Sub, s.constant_first, s.c});
-        break;
-      case Step::Op::Mul:
-        for (int j = 0; j < kGroup; ++j) v[j] = step(v[j], {Step::Op::Mul, s.constant_first, s.c});
-        break;
-      case Step::Op::Div:
-        for (int j = 0; j < kGroup; ++j) v[j] = step(v[j], {Step::Op::Div, s.constant_first, s.c});
-        break;
-      case Step::Op::Max:
-        for (int j = 0; j < kGroup; ++j) v[j] = step(v[j], {Step::Op::Max, s.constant_first, s.c});
-        break;
-      case Step::Op::Min:
-        for (int j = 0; j < kGroup; ++j) v[j] = step(v[j], {Step::Op::Min, s.constant_first, s.c});
-        break;
     }
   }
-}
-
-template <typename F>
-void map_with(F f, const Step* pre, int npre, const Step* post, int npost, const float* x, float* y,
-              std::int64_t n) noexcept {
-  constexpr std::int64_t kBlock = kLanes * kGroup;
-  auto group = [&](const float* in, float* out) {
-    __m256 v[kGroup];
-    for (int j = 0; j < kGroup; ++j) v[j] = _mm256_loadu_ps(in + j * kLanes);
-    steps_on(pre, npre, v);
-    for (int j = 0; j < kGroup; ++j) v[j] = f(v[j]);
-    steps_on(post, npost, v);
-    for (int j = 0; j < kGroup; ++j) _mm256_storeu_ps(out + j * kLanes, v[j]);
-  };
-  std::int64_t i = 0;
-  for (; i + kBlock <= n; i += kBlock) group(x + i, y + i);
-  if (i < n) {  // the tail through a padded buffer
-    alignas(64) float tail[kBlock] = {};
-    const auto rest = static_cast<std::size_t>(n - i);
-    std::memcpy(tail, x + i, rest * sizeof(float));
-    group(tail, tail);
-    std::memcpy(y + i, tail, rest * sizeof(float));
-  }
-}
+  static V exp(V v) noexcept { return Sleef_expf8_u10avx2(v); }
+  static V log(V v) noexcept { return Sleef_logf8_u10avx2(v); }
+  static V tanh(V v) noexcept { return Sleef_tanhf8_u10avx2(v); }
+  static V erf(V v) noexcept { return Sleef_erff8_u10avx2(v); }
+  static V sigmoid(V v) noexcept { return sigmoid_of(v); }
+  static V gelu(V v) noexcept { return gelu_of(v); }
+};
 
 void v_map(Fn f, const Step* pre, int npre, const Step* post, int npost, const float* x, float* y,
            std::int64_t n) noexcept {
-  switch (f) {
-    case Fn::Identity: return map_with([](__m256 v) { return v; }, pre, npre, post, npost, x, y, n);
-    case Fn::Exp: return map_with([](__m256 v) { return Sleef_expf8_u10avx2(v); }, pre, npre, post, npost, x, y, n);
-    case Fn::Log: return map_with([](__m256 v) { return Sleef_logf8_u10avx2(v); }, pre, npre, post, npost, x, y, n);
-    case Fn::Tanh: return map_with([](__m256 v) { return Sleef_tanhf8_u10avx2(v); }, pre, npre, post, npost, x, y, n);
-    case Fn::Erf: return map_with([](__m256 v) { return Sleef_erff8_u10avx2(v); }, pre, npre, post, npost, x, y, n);
-    case Fn::Sigmoid: return map_with(sigmoid_of, pre, npre, post, npost, x, y, n);
-    case Fn::Gelu: return map_with(gelu_of, pre, npre, post, npost, x, y, n);
-  }
+  MapKernel<Avx2>::map(f, pre, npre, post, npost, x, y, n);
 }
 
 void v_stream_copy(float* dst, const float* src, std::int64_t n) noexcept {

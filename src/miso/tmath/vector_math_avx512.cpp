@@ -7,9 +7,9 @@
 #include <sleef.h>
 
 #include <cstdint>
-#include <cstring>
 
 #include "miso/tmath/vector_math.hpp"
+#include "miso/tmath/vector_math_map.hpp"
 
 namespace miso::tmath::vmath::detail {
 
@@ -18,16 +18,6 @@ namespace {
 template <typename F>
 inline void apply(const float* x, float* y, std::int64_t n, F f) noexcept {
   std::int64_t i = 0;
-  // Four independent vectors per iteration: the functions are long dependency
-  // chains, and one vector at a time leaves the FMA pipes waiting on latency.
-  for (; i + 64 <= n; i += 64) {
-    __m512 a = f(_mm512_loadu_ps(x + i)), b = f(_mm512_loadu_ps(x + i + 16));
-    __m512 c = f(_mm512_loadu_ps(x + i + 32)), d = f(_mm512_loadu_ps(x + i + 48));
-    _mm512_storeu_ps(y + i, a);
-    _mm512_storeu_ps(y + i + 16, b);
-    _mm512_storeu_ps(y + i + 32, c);
-    _mm512_storeu_ps(y + i + 48, d);
-  }
   for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, f(_mm512_loadu_ps(x + i)));
   if (i < n) {
     auto m = static_cast<__mmask16>((1u << (n - i)) - 1u);
@@ -106,94 +96,37 @@ inline __m512 gelu_of(__m512 v) noexcept {
 }
 void v_gelu(const float* x, float* y, std::int64_t n) noexcept { apply(x, y, n, gelu_of); }
 
-[[gnu::always_inline]] inline __m512 step(__m512 x, const Step s) noexcept {
-  const __m512 c = _mm512_set1_ps(s.c);
-  const __m512 a = s.constant_first ? c : x, b = s.constant_first ? x : c;
-  switch (s.op) {
-    case Step::Op::Add: return _mm512_add_ps(a, b);
-    case Step::Op::Sub: return _mm512_sub_ps(a, b);
-    case Step::Op::Mul: return _mm512_mul_ps(a, b);
-    case Step::Op::Div: return _mm512_div_ps(a, b);
-    case Step::Op::Max: {
-      const __mmask16 m = _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ) | _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q);
-      return _mm512_mask_blend_ps(m, b, a);
+// The vector operations vmath::map is built from (vector_math_map.hpp).
+struct Avx512 {
+  using V = __m512;
+  static constexpr int kLanes = 16;
+  static V load(const float* p) noexcept { return _mm512_loadu_ps(p); }
+  static void store(float* p, V v) noexcept { _mm512_storeu_ps(p, v); }
+  static V broadcast(float c) noexcept { return _mm512_set1_ps(c); }
+  template <Step::Op o>
+  static V op(V a, V b) noexcept {
+    if constexpr (o == Step::Op::Add) return _mm512_add_ps(a, b);
+    if constexpr (o == Step::Op::Sub) return _mm512_sub_ps(a, b);
+    if constexpr (o == Step::Op::Mul) return _mm512_mul_ps(a, b);
+    if constexpr (o == Step::Op::Div) return _mm512_div_ps(a, b);
+    if constexpr (o == Step::Op::Max) {
+      return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_GT_OQ) | _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), b, a);
     }
-    case Step::Op::Min: {
-      const __mmask16 m = _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ) | _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q);
-      return _mm512_mask_blend_ps(m, b, a);
-    }
-  }
-  return x;
-}
-
-// Eight vectors at a time: each step's operation is chosen once per eight
-// vectors (a switch per vector per step costs more than the arithmetic) and
-// the eight stay in registers from the load to the store.
-constexpr int kLanes = 16;
-constexpr int kGroup = 8;
-
-inline void steps_on(const Step* steps, int count, __m512* v) noexcept {
-  for (int k = 0; k < count; ++k) {
-    const Step& s = steps[k];
-    // One switch for the group; step() is then inlined with a known op.
-    switch (s.op) {
-      case Step::Op::Add:
-        for (int j = 0; j < kGroup; ++j) v[j] = step(v[j], {Step::Op::Add, s.constant_first, s.c});
-        break;
-      case Step::Op::Sub:
-        for (int j = 0; j < kGroup; ++j) v[j] = step(v[j], {Step::Op::Sub, s.constant_first, s.c});
-        break;
-      case Step::Op::Mul:
-        for (int j = 0; j < kGroup; ++j) v[j] = step(v[j], {Step::Op::Mul, s.constant_first, s.c});
-        break;
-      case Step::Op::Div:
-        for (int j = 0; j < kGroup; ++j) v[j] = step(v[j], {Step::Op::Div, s.constant_first, s.c});
-        break;
-      case Step::Op::Max:
-        for (int j = 0; j < kGroup; ++j) v[j] = step(v[j], {Step::Op::Max, s.constant_first, s.c});
-        break;
-      case Step::Op::Min:
-        for (int j = 0; j < kGroup; ++j) v[j] = step(v[j], {Step::Op::Min, s.constant_first, s.c});
-        break;
+    if constexpr (o == Step::Op::Min) {
+      return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ) | _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), b, a);
     }
   }
-}
-
-template <typename F>
-void map_with(F f, const Step* pre, int npre, const Step* post, int npost, const float* x, float* y,
-              std::int64_t n) noexcept {
-  constexpr std::int64_t kBlock = kLanes * kGroup;
-  auto group = [&](const float* in, float* out) {
-    __m512 v[kGroup];
-    for (int j = 0; j < kGroup; ++j) v[j] = _mm512_loadu_ps(in + j * kLanes);
-    steps_on(pre, npre, v);
-    for (int j = 0; j < kGroup; ++j) v[j] = f(v[j]);
-    steps_on(post, npost, v);
-    for (int j = 0; j < kGroup; ++j) _mm512_storeu_ps(out + j * kLanes, v[j]);
-  };
-  std::int64_t i = 0;
-  for (; i + kBlock <= n; i += kBlock) group(x + i, y + i);
-  if (i < n) {  // the tail through a padded buffer
-    alignas(64) float tail[kBlock] = {};
-    const auto rest = static_cast<std::size_t>(n - i);
-    std::memcpy(tail, x + i, rest * sizeof(float));
-    group(tail, tail);
-    std::memcpy(y + i, tail, rest * sizeof(float));
-  }
-}
+  static V exp(V v) noexcept { return Sleef_expf16_u10avx512f(v); }
+  static V log(V v) noexcept { return Sleef_logf16_u10avx512f(v); }
+  static V tanh(V v) noexcept { return Sleef_tanhf16_u10avx512f(v); }
+  static V erf(V v) noexcept { return Sleef_erff16_u10avx512f(v); }
+  static V sigmoid(V v) noexcept { return sigmoid_of(v); }
+  static V gelu(V v) noexcept { return gelu_of(v); }
+};
 
 void v_map(Fn f, const Step* pre, int npre, const Step* post, int npost, const float* x, float* y,
            std::int64_t n) noexcept {
-  switch (f) {
-    case Fn::Identity: return map_with([](__m512 v) { return v; }, pre, npre, post, npost, x, y, n);
-    case Fn::Exp: return map_with([](__m512 v) { return Sleef_expf16_u10avx512f(v); }, pre, npre, post, npost, x, y, n);
-    case Fn::Log: return map_with([](__m512 v) { return Sleef_logf16_u10avx512f(v); }, pre, npre, post, npost, x, y, n);
-    case Fn::Tanh:
-      return map_with([](__m512 v) { return Sleef_tanhf16_u10avx512f(v); }, pre, npre, post, npost, x, y, n);
-    case Fn::Erf: return map_with([](__m512 v) { return Sleef_erff16_u10avx512f(v); }, pre, npre, post, npost, x, y, n);
-    case Fn::Sigmoid: return map_with(sigmoid_of, pre, npre, post, npost, x, y, n);
-    case Fn::Gelu: return map_with(gelu_of, pre, npre, post, npost, x, y, n);
-  }
+  MapKernel<Avx512>::map(f, pre, npre, post, npost, x, y, n);
 }
 
 void v_stream_copy(float* dst, const float* src, std::int64_t n) noexcept {
