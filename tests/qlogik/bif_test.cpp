@@ -21,6 +21,7 @@ namespace {
 using testing::bnlearn;
 using testing::bnlearn_text;
 using testing::identical;
+using testing::mutated;
 using testing::standard_networks;
 
 // P(child = state #s | parents in declared order = `states`), indexed through
@@ -384,16 +385,7 @@ TEST(BifErrors, CorruptedTextGivesAnErrorOrANetworkNeverACrash) {
   std::mt19937_64 rng(4242);
   int parsed = 0;
   for (int round = 0; round < 600; ++round) {
-    std::string text = original;
-    const int edits = 1 + static_cast<int>(rng() % 4);
-    for (int e = 0; e < edits && !text.empty(); ++e) {
-      const std::size_t at = rng() % text.size();
-      switch (rng() % 3) {
-        case 0: text.erase(at, 1 + rng() % 8); break;
-        case 1: text.insert(at, 1, alphabet[rng() % alphabet.size()]); break;
-        default: text[at] = alphabet[rng() % alphabet.size()]; break;
-      }
-    }
+    const std::string text = mutated(original, alphabet, rng);
     try {
       (void)read_bif(text, "corrupt.bif");
       ++parsed;

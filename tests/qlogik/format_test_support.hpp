@@ -166,4 +166,19 @@ inline Network random_network(std::mt19937_64& rng, int variables) {
   return net;
 }
 
+// `text` with 1-4 random edits: a span erased, or a character of `alphabet`
+// inserted or written over one (the corruption of the formats' fuzz tests).
+inline std::string mutated(std::string text, const std::string& alphabet, std::mt19937_64& rng) {
+  const int edits = 1 + static_cast<int>(rng() % 4);
+  for (int e = 0; e < edits && !text.empty(); ++e) {
+    const std::size_t at = rng() % text.size();
+    switch (rng() % 3) {
+      case 0: text.erase(at, 1 + rng() % 8); break;
+      case 1: text.insert(at, 1, alphabet[rng() % alphabet.size()]); break;
+      default: text[at] = alphabet[rng() % alphabet.size()]; break;
+    }
+  }
+  return text;
+}
+
 }  // namespace miso::qlogik::testing

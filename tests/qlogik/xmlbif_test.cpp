@@ -14,6 +14,7 @@ namespace {
 
 using testing::bnlearn;
 using testing::identical;
+using testing::mutated;
 using testing::standard_networks;
 
 // A document whose body starts on line 5.
@@ -268,16 +269,7 @@ TEST(XmlBifErrors, CorruptedTextGivesAnErrorOrANetworkNeverACrash) {
   std::mt19937_64 rng(4343);
   int parsed = 0;
   for (int round = 0; round < 600; ++round) {
-    std::string text = original;
-    const int edits = 1 + static_cast<int>(rng() % 4);
-    for (int e = 0; e < edits && !text.empty(); ++e) {
-      const std::size_t at = rng() % text.size();
-      switch (rng() % 3) {
-        case 0: text.erase(at, 1 + rng() % 8); break;
-        case 1: text.insert(at, 1, alphabet[rng() % alphabet.size()]); break;
-        default: text[at] = alphabet[rng() % alphabet.size()]; break;
-      }
-    }
+    const std::string text = mutated(original, alphabet, rng);
     try {
       (void)read_xmlbif(text, "corrupt.xml");
       ++parsed;

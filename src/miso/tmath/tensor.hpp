@@ -156,7 +156,7 @@ class Generator {
   explicit Generator(std::uint64_t seed) noexcept : bits_(seed) {}
   std::uint64_t next() noexcept { return bits_.next(); }
   double uniform() noexcept { return bits_.next_double(); }  // [0, 1), 53 bits
-  double normal() noexcept;                                    // standard normal (Box–Muller)
+  double normal() noexcept;                                  // standard normal (Box–Muller)
 
  private:
   core::SplitMix64 bits_;
