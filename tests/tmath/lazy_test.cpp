@@ -73,6 +73,16 @@ TEST(Lazy, NonContiguousInputsAndLargeParallelRuns) {
   expect_equal((relu(Lazy(big)) * 2.0 + 1.0).eval(), relu(big) * 2.0 + 1.0);
 }
 
+// Results of 64 MiB and more are written with streaming stores: straight from
+// a fused pass when it is the last kernel, else through a streaming copy.
+TEST(Lazy, ResultsLargerThanTheCachesStreamTheSameValues) {
+  Generator g(4);
+  Tensor x = rand_uniform({(1 << 24) + 3}, g, -3, 3);  // 64 MiB and an unaligned tail
+  Tensor y = rand_uniform({(1 << 24) + 3}, g, -1, 1);
+  expect_equal((gelu(Lazy(x) * 0.5 + 0.25) * 2.0).eval(), gelu(x * 0.5 + 0.25) * 2.0);
+  expect_equal((Lazy(x) * 0.5 + Lazy(y)).eval(), x * 0.5 + y);  // ends in a binary operation
+}
+
 TEST(Lazy, MixedDtypesFollowEagerPromotion) {
   Generator g(3);
   Tensor i = from_values({1, 2, 3, 4}, {4}, DType::I32);

@@ -331,7 +331,8 @@ struct Registers {
 template <typename C>
 const C* run_block(const Plan& plan, Registers<C>& regs, const std::vector<const Node*>& leaves,
                    const std::vector<std::byte*>& ptrs, const std::vector<std::int64_t>& inner, std::size_t first_leaf,
-                   std::int64_t off, std::int64_t m, C* out = nullptr) {
+                   std::int64_t off, std::int64_t m, C* out = nullptr,
+                   vmath::Store store = vmath::Store::Cached) {
   const Instr* last = &plan.code.back();
   for (const Instr& in : plan.code) {
     auto dst = static_cast<std::size_t>(in.dst);
@@ -367,7 +368,8 @@ const C* run_block(const Plan& plan, Registers<C>& regs, const std::vector<const
         if constexpr (std::is_same_v<C, float>) {
           const vmath::Step* steps = regs.steps.data() + in.index;
           vmath::map(static_cast<vmath::Fn>(in.op), steps, in.pre, steps + in.pre, in.post,
-                     regs.value[static_cast<std::size_t>(in.a)], target, m);
+                     regs.value[static_cast<std::size_t>(in.a)], target, m,
+                     &in == last ? store : vmath::Store::Cached);
           regs.value[dst] = target;
         }
         break;
@@ -512,6 +514,7 @@ class Evaluator {
     detail::DynLoop loop = detail::make_dyn_loop(root.shape, operands);
     const DType ot = out.dtype();
     const bool streaming = static_cast<std::int64_t>(out.nbytes()) >= kStreamingBytes;
+    const bool ends_in_map = plan->code.back().code == Code::Map;
     detail::visit_compute(plan->compute, [&](auto tag) {
       using C = typename decltype(tag)::type;
       detail::parallel_range(out.numel(), detail::kMinParallel, [&](std::int64_t begin, std::int64_t end) {
@@ -524,6 +527,11 @@ class Evaluator {
             std::byte* dst = p[0] + off * in[0];
             const bool same = ot == dtype_of<C>() && in[0] == static_cast<std::int64_t>(sizeof(C));
             if constexpr (std::is_same_v<C, float>) {
+              if (same && streaming && ends_in_map) {  // the fused pass streams its result itself
+                run_block<C>(*plan, regs, t.leaves, p, in, 1, off, m, reinterpret_cast<C*>(dst),
+                             vmath::Store::Streaming);
+                continue;
+              }
               if (same && streaming) {  // a result far larger than the caches: no read-for-ownership
                 const C* r = run_block<C>(*plan, regs, t.leaves, p, in, 1, off, m);
                 vmath::stream_copy(reinterpret_cast<float*>(dst), r, m);

@@ -29,8 +29,8 @@ void s_gelu(const float* x, float* y, std::int64_t n) noexcept {
 void s_stream_copy(float* dst, const float* src, std::int64_t n) noexcept {
   std::memcpy(dst, src, static_cast<std::size_t>(n) * sizeof(float));
 }
-void s_map(Fn f, const Step* pre, int npre, const Step* post, int npost, const float* x, float* y,
-           std::int64_t n) noexcept {
+void s_map(Fn f, const Step* pre, int npre, const Step* post, int npost, const float* x, float* y, std::int64_t n,
+           Store /*plain stores either way*/) noexcept {
   for (std::int64_t i = 0; i < n; ++i) {
     float v = x[i];
     for (int k = 0; k < npre; ++k) v = apply_step(pre[k], v);
@@ -104,9 +104,9 @@ void erf(const float* x, float* y, std::int64_t n) noexcept { active().erf(x, y,
 void sigmoid(const float* x, float* y, std::int64_t n) noexcept { active().sigmoid(x, y, n); }
 void gelu(const float* x, float* y, std::int64_t n) noexcept { active().gelu(x, y, n); }
 void stream_copy(float* dst, const float* src, std::int64_t n) noexcept { active().stream_copy(dst, src, n); }
-void map(Fn f, const Step* pre, int npre, const Step* post, int npost, const float* x, float* y,
-         std::int64_t n) noexcept {
-  active().map(f, pre, npre, post, npost, x, y, n);
+void map(Fn f, const Step* pre, int npre, const Step* post, int npost, const float* x, float* y, std::int64_t n,
+         Store store) noexcept {
+  active().map(f, pre, npre, post, npost, x, y, n, store);
 }
 
 }  // namespace miso::tmath::vmath

@@ -42,8 +42,14 @@ enum class Fn : std::uint8_t { Identity, Exp, Log, Tanh, Erf, Sigmoid, Gelu };
 // leave the registers. Bit for bit what applying each operation over the array
 // in turn gives (no contraction into fused multiply-adds). x and y may be the
 // same array.
-void map(Fn f, const Step* pre, int npre, const Step* post, int npost, const float* x, float* y,
-         std::int64_t n) noexcept;
+//
+// With Store::Streaming the results go to y with non-temporal stores where y is
+// 64-byte aligned (as stream_copy, ending with a store fence): for results far
+// larger than the caches, written straight from the registers, so the memory
+// traffic overlaps the arithmetic instead of following it.
+enum class Store : std::uint8_t { Cached, Streaming };
+void map(Fn f, const Step* pre, int npre, const Step* post, int npost, const float* x, float* y, std::int64_t n,
+         Store store = Store::Cached) noexcept;
 
 // dst[i] = src[i] for i < n with non-temporal (streaming) stores where dst is
 // 64-byte aligned: the stores bypass the cache and skip the read-for-ownership,
@@ -61,7 +67,7 @@ struct Kernels {
   void (*sigmoid)(const float*, float*, std::int64_t) noexcept;
   void (*gelu)(const float*, float*, std::int64_t) noexcept;
   void (*stream_copy)(float*, const float*, std::int64_t) noexcept;
-  void (*map)(Fn, const Step*, int, const Step*, int, const float*, float*, std::int64_t) noexcept;
+  void (*map)(Fn, const Step*, int, const Step*, int, const float*, float*, std::int64_t, Store) noexcept;
 };
 // The scalar semantics of one step (the reference of the vector versions).
 inline float apply_step(const Step& s, float x) noexcept {

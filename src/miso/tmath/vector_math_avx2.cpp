@@ -80,6 +80,13 @@ struct Avx2 {
   static constexpr int kLanes = 8;
   static V load(const float* p) noexcept { return _mm256_loadu_ps(p); }
   static void store(float* p, V v) noexcept { _mm256_storeu_ps(p, v); }
+  static void stream(float* p, V v) noexcept {
+    if ((reinterpret_cast<std::uintptr_t>(p) & 31) == 0) {
+      _mm256_stream_ps(p, v);
+    } else {
+      _mm256_storeu_ps(p, v);
+    }
+  }
   static V broadcast(float c) noexcept { return _mm256_set1_ps(c); }
   template <Step::Op o>
   static V op(V a, V b) noexcept {
@@ -102,9 +109,9 @@ struct Avx2 {
   static V gelu(V v) noexcept { return gelu_of(v); }
 };
 
-void v_map(Fn f, const Step* pre, int npre, const Step* post, int npost, const float* x, float* y,
-           std::int64_t n) noexcept {
-  MapKernel<Avx2>::map(f, pre, npre, post, npost, x, y, n);
+void v_map(Fn f, const Step* pre, int npre, const Step* post, int npost, const float* x, float* y, std::int64_t n,
+           Store store) noexcept {
+  MapKernel<Avx2>::map(f, pre, npre, post, npost, x, y, n, store);
 }
 
 void v_stream_copy(float* dst, const float* src, std::int64_t n) noexcept {
