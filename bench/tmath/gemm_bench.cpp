@@ -1,11 +1,12 @@
 // GEMM throughput of square products: miso matmul f32 against cblas_sgemm on
 // the same buffers, and miso bf16 (AVX512-BF16 kernel where the CPU has it, and
-// the portable f32 path) against f32. Counter GFLOPS = 2 n^3 per iteration,
+// the portable f32 path, and the automatic choice between them) against f32. Counter GFLOPS = 2 n^3 per iteration,
 // shown as a rate (flop/s, printed with an SI prefix: 150G/s is 150 GFLOP/s).
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
 #include <cstdint>
+#include <string>
 
 #include "miso/tmath/linalg.hpp"
 #include "miso/tmath/ops.hpp"
@@ -69,9 +70,19 @@ BENCHMARK_CAPTURE(BM_MisoMatmul, f32, DType::F32, miso::tmath::Bf16Kernel::Auto)
     ->Apply(sizes)
     ->Arg(4096)
     ->Iterations(1);
+BENCHMARK_CAPTURE(BM_MisoMatmul, bf16_auto, DType::BF16, miso::tmath::Bf16Kernel::Auto)
+    ->Apply(sizes)
+    ->Arg(256)
+    ->Arg(512)
+    ->Arg(1024);
+BENCHMARK_CAPTURE(BM_MisoMatmul, bf16_auto, DType::BF16, miso::tmath::Bf16Kernel::Auto)
+    ->Apply(sizes)
+    ->Arg(4096)
+    ->Iterations(1);
 BENCHMARK_CAPTURE(BM_MisoMatmul, bf16_avx512, DType::BF16, miso::tmath::Bf16Kernel::Avx512)
     ->Apply(sizes)
     ->Arg(256)
+    ->Arg(512)
     ->Arg(1024);
 BENCHMARK_CAPTURE(BM_MisoMatmul, bf16_avx512, DType::BF16, miso::tmath::Bf16Kernel::Avx512)
     ->Apply(sizes)
@@ -80,10 +91,20 @@ BENCHMARK_CAPTURE(BM_MisoMatmul, bf16_avx512, DType::BF16, miso::tmath::Bf16Kern
 BENCHMARK_CAPTURE(BM_MisoMatmul, bf16_portable, DType::BF16, miso::tmath::Bf16Kernel::Portable)
     ->Apply(sizes)
     ->Arg(256)
+    ->Arg(512)
     ->Arg(1024);
 BENCHMARK_CAPTURE(BM_MisoMatmul, bf16_portable, DType::BF16, miso::tmath::Bf16Kernel::Portable)
     ->Apply(sizes)
     ->Arg(4096)
     ->Iterations(1);
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  // What the dispatch decides on, in the report's context.
+  benchmark::AddCustomContext("openblas_core", miso::tmath::blas_core());
+  benchmark::AddCustomContext("bf16_dot_speed", std::to_string(miso::tmath::bf16_dot_speed()));
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

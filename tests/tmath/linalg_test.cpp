@@ -271,6 +271,41 @@ TEST_F(MatmulBf16, AutoPicksAvailableKernel) {
   expect_matches(rand_normal({1, 1}, gen, 0, 1, DType::BF16), rand_normal({1, 1}, gen, 0, 1, DType::BF16), "1x1x1");
 }
 
+TEST(MatmulBf16Speed, ProbeIsMeasuredOnce) {
+  const double speed = bf16_dot_speed();
+  if (!bf16_dot_available()) {
+    EXPECT_EQ(speed, 0.0);
+    return;
+  }
+  // Every AVX512-BF16 core known runs vdpbf16ps between a quarter and four
+  // times the FMA flop rate; the value is kept, not measured again.
+  EXPECT_GT(speed, 0.25);
+  EXPECT_LT(speed, 4.0);
+  EXPECT_EQ(bf16_dot_speed(), speed);
+}
+
+TEST_F(MatmulBf16, AutoFollowsTheMeasuredSpeed) {
+  if (!bf16_dot_available()) GTEST_SKIP() << "this CPU has no AVX512-BF16";
+  auto product = [&](std::int64_t n, std::int64_t k, Bf16Kernel kernel) {
+    Generator g(8 + n);
+    const Tensor a = rand_normal({n, k}, g, 0, 1, DType::BF16), b = rand_normal({k, n}, g, 0, 1, DType::BF16);
+    set_bf16_kernel(kernel);
+    Tensor c = matmul(a, b);
+    set_bf16_kernel(Bf16Kernel::Auto);
+    return c.to_vector<double>();
+  };
+  // Small products always take the AVX512-BF16 kernel; from 2^29
+  // multiply-adds on, the portable path unless the dot instruction is at least
+  // as fast as FMA. The two kernels sum in different orders, so their results
+  // tell them apart.
+  EXPECT_EQ(product(64, 64, Bf16Kernel::Auto), product(64, 64, Bf16Kernel::Avx512));
+  const Bf16Kernel large = bf16_dot_speed() >= 1.0 ? Bf16Kernel::Avx512 : Bf16Kernel::Portable;
+  const Bf16Kernel other = large == Bf16Kernel::Avx512 ? Bf16Kernel::Portable : Bf16Kernel::Avx512;
+  const std::vector<double> automatic = product(1024, 512, Bf16Kernel::Auto);
+  EXPECT_EQ(automatic, product(1024, 512, large));
+  EXPECT_NE(automatic, product(1024, 512, other));
+}
+
 TEST(MatmulInt, I32AndI64AreExact) {
   check_dtype(DType::I32);
   check_dtype(DType::I64);

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <climits>
 #include <cstdint>
 #include <cstdlib>
@@ -552,13 +553,73 @@ void matmul_bf16_avx512(const Tensor& a2, const Tensor& b2, const Shape& batch, 
 
 // --- dispatch -----------------------------------------------------------------------------
 
-bool use_avx512_bf16() {
+// The sum of the lanes of 12 accumulators (not _mm512_reduce_add_ps, whose
+// undefined pass-through operand GCC 12 flags as uninitialised).
+__attribute__((target("avx512f"))) float lane_sum(const __m512 (&acc)[12]) {
+  __m512 s = acc[0];
+  for (int i = 1; i < 12; ++i) s = _mm512_add_ps(s, acc[i]);
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, s);
+  float total = 0;
+  for (float v : lanes) total += v;
+  return total;
+}
+
+// Instruction throughput probes for bf16_dot_speed(): `iterations` rounds of
+// 12 independent accumulations (more than the latency times the ports), so
+// the loop runs at the instruction's throughput. Return a value to keep them.
+__attribute__((target("avx512f,avx512bf16,avx512bw,avx512vl"), noinline)) float probe_dot(std::int64_t iterations) {
+  __m512 acc[12];
+  for (auto& v : acc) v = _mm512_setzero_ps();
+  __m512bh x = reinterpret_cast<__m512bh>(_mm512_set1_epi32(0x3f803f80));  // (1, 1)
+  for (std::int64_t i = 0; i < iterations; ++i) {
+#pragma GCC unroll 12
+    for (auto& v : acc) v = _mm512_dpbf16_ps(v, x, x);
+    asm volatile("" : "+v"(x));  // x is unknown to the compiler every round
+  }
+  return lane_sum(acc);
+}
+__attribute__((target("avx512f"), noinline)) float probe_fma(std::int64_t iterations) {
+  __m512 acc[12];
+  for (auto& v : acc) v = _mm512_setzero_ps();
+  __m512 x = _mm512_set1_ps(1.0f);
+  for (std::int64_t i = 0; i < iterations; ++i) {
+#pragma GCC unroll 12
+    for (auto& v : acc) v = _mm512_fmadd_ps(x, x, v);
+    asm volatile("" : "+v"(x));
+  }
+  return lane_sum(acc);
+}
+
+// Seconds of the fastest of five runs of f.
+template <typename F>
+double fastest(F f) {
+  double best = 1e30;
+  for (int r = 0; r < 5; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    volatile float keep = f();
+    (void)keep;
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return best;
+}
+
+// Products with at least this many multiply-adds (about 812^3) go through f32
+// sgemm when the dot instruction is slower per flop than FMA: there the
+// conversion (a pass over the operands) costs less than the slower inner loop;
+// below it the conversion dominates. On a Xeon whose vdpbf16ps runs at half the
+// FMA flop rate, medians in GFLOP/s on two cores, AVX512-BF16 against portable:
+// 122 / 94 at 256^3, 160 / 121 at 512^3, 162 / 202 at 1024^3, 155 / 263 at
+// 4096^3 (docs/tmath.md).
+constexpr std::int64_t kBf16PortableWork = std::int64_t{1} << 29;
+
+bool use_avx512_bf16(std::int64_t work) {
   switch (g_bf16_kernel.load(std::memory_order_relaxed)) {
     case Bf16Kernel::Avx512: return true;
     case Bf16Kernel::Portable: return false;
     case Bf16Kernel::Auto: break;
   }
-  return bf16_dot_available();
+  return bf16_dot_available() && (bf16_dot_speed() >= 1.0 || work < kBf16PortableWork);
 }
 
 // Broadcast of the batch dimensions (all but the last two) of a2 and b2.
@@ -585,6 +646,17 @@ bool bf16_dot_available() noexcept {
   static const bool available = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                                 __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16");
   return available;
+}
+
+double bf16_dot_speed() noexcept {
+  static const double speed = [] {
+    if (!bf16_dot_available()) return 0.0;
+    constexpr std::int64_t kRounds = 20000;  // 240k instructions: about 0.1 ms each
+    const double dot = fastest([] { return probe_dot(kRounds); });
+    const double fma = fastest([] { return probe_fma(kRounds); });
+    return (2.0 * fma) / dot;  // a dot instruction does twice the flops of an FMA
+  }();
+  return speed;
 }
 
 void set_bf16_kernel(Bf16Kernel kernel) {
@@ -629,7 +701,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     case DType::F32: matmul_blas<float>(ac, bc, batch, out); break;
     case DType::F64: matmul_blas<double>(ac, bc, batch, out); break;
     case DType::BF16:
-      if (use_avx512_bf16()) {
+      if (use_avx512_bf16(m * n * k)) {
         matmul_bf16_avx512(ac, bc, batch, out);
         break;
       }

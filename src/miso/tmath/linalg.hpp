@@ -16,7 +16,10 @@
 //              operand's layout allows it (one large GEMM).
 //   bf16       our own blocked GEMM on AVX512-BF16 (vdpbf16ps) when the CPU has
 //              it, else the portable path: convert to f32, sgemm, round back.
-//              Both accumulate in f32 and round the result to bf16 once.
+//              Both accumulate in f32 and round the result to bf16 once. Where
+//              vdpbf16ps is slower per flop than FMA (Sapphire/Emerald Rapids
+//              Xeons run it at half the FMA flop rate; AMD Zen 5 at twice),
+//              large products take the portable path: see bf16_dot_speed().
 //   f16        convert to f32, sgemm, round back to f16.
 //   integers   exact, wrapping in the result type; products and sums in 64 bits.
 //
@@ -37,13 +40,20 @@ namespace miso::tmath {
 // adjustment above; "unknown" when OpenBLAS does not say.
 std::string blas_core();
 
-// Which bf16 GEMM kernel matmul uses. Auto: Avx512 when bf16_dot_available(),
-// else Portable. The setting is process-wide (an atomic), meant for tests and
+// Which bf16 GEMM kernel matmul uses. Auto: Avx512 when bf16_dot_available()
+// and either bf16_dot_speed() >= 1 or the product has fewer than 2^29
+// multiply-adds (about 812^3); else Portable. The setting is process-wide (an atomic), meant for tests and
 // benchmarks that compare the two.
 enum class Bf16Kernel { Auto, Avx512, Portable };
 
 // True when the CPU runs AVX512-BF16 (checked once, with __builtin_cpu_supports).
 bool bf16_dot_available() noexcept;
+
+// The flop rate of vdpbf16ps relative to 512-bit FMA on this core (2 dot
+// flops per bf16 pair), measured once per process by two 0.1 ms throughput
+// probes; 0 without AVX512-BF16. The gap it decides on is fourfold (0.5 on
+// Sapphire Rapids, 2 on Zen 5), far beyond the noise of the probes.
+double bf16_dot_speed() noexcept;
 
 // Forces a kernel. Avx512 on a CPU without AVX512-BF16 is Error(InvalidArgument).
 void set_bf16_kernel(Bf16Kernel kernel);
