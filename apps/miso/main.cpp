@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
       "  miso data gen --size S --out DIR [--components C,C] [--json]\n"
       "  miso nexus info [--json]\n"
       "  miso qlogik info|query|map|sample|learn|convert|decide FILE ... (see 'miso qlogik --help')\n"
+      "  miso echo check|query|schedule|resolve FILE ... (see 'miso echo --help')\n"
       "Exit codes: 0 ok, 1 regression or failed self-check, 2 usage error, 3 input/output error.");
 
   Action action;
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
   add_data_commands(app, action);
   add_nexus_commands(app, action);
   add_qlogik_commands(app, action);
+  add_echo_commands(app, action);
 
   try {
     app.parse(argc, argv);

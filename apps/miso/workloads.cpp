@@ -1,5 +1,6 @@
 #include "workloads.hpp"
 
+#include "miso/echo/workload.hpp"
 #include "miso/nexus/workload.hpp"
 #include "miso/profiler/builtin_workloads.hpp"
 #include "miso/qlogik/workload.hpp"
@@ -13,6 +14,7 @@ miso::profiler::WorkloadRegistry all_workloads() {
   miso::nexus::register_workloads(registry);
   miso::tmath::register_workloads(registry);
   miso::qlogik::register_workloads(registry);
+  miso::echo::register_workloads(registry);
   return registry;
 }
 

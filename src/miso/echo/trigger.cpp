@@ -1,0 +1,555 @@
+// Incremental trigger evaluation.
+//
+// State is kept per branch and per trigger. A branch gets its state lazily, on
+// the first node or advance_to the engine sees for it, and it starts EMPTY: a
+// branch forked from another does not inherit the partial matches of its
+// parent (the engine evaluates the nodes it is given, it never replays a
+// prefix). Nodes appended to the World directly, not through the engine, are
+// not seen at all.
+//
+// Exact matching rules (windows compare node keys; "after" is append order):
+//   Sequence     every types[0] node opens a partial match (conditions are
+//                not asked of it); a partial match waiting for types[j]
+//                is advanced by the first later types[j] node (skip till next
+//                match), every waiting partial match at once. When a node
+//                completes partial matches and the condition holds on it, each
+//                of them fires (earliest start first) and is dropped; when the
+//                condition fails they keep waiting for a later last-type node.
+//                A partial match whose first node is more than `window` before
+//                the current node is dropped. So A1 A2 B with [A, B] fires
+//                (A1, B) and (A2, B).
+//   Conjunction  the latest node of each type is kept (for a type listed m
+//                times, the latest m, in order). When every slot is filled
+//                with nodes all within `window` of the newest and the
+//                condition holds on the newest, it fires and every slot is
+//                emptied: a node takes part in at most one firing of a given
+//                Conjunction trigger.
+//   Count        the keys of types[0] nodes within `window` of the newest are
+//                kept (a sliding window); when there are at least `count` of
+//                them and the condition holds on the newest, it fires with the
+//                newest `count` of them and the window is emptied, so it fires
+//                again only once `count` new nodes accumulate.
+//   Absence      a types[0] node satisfying the condition opens a pending
+//                entry with deadline key + window. A types[1] node appended
+//                later with key <= deadline cancels it (it cancels every entry
+//                still pending). An entry fires at its deadline (Firing::at) as
+//                soon as a node with key > deadline is appended (before that
+//                node is matched) or advance_to(t) with t >= deadline.
+//
+// Conditions: a missing attribute fails every comparison, Exists included;
+// numbers compare numerically (IEEE: NaN fails all but Ne); texts by symbol,
+// Eq/Ne only (add rejects ordering a text value); a number against a text is
+// unequal (Ne holds, the rest fail). The predicate, if any, runs after the
+// comparisons, at most once per node and trigger.
+//
+// Besides the header's list, add() rejects a Count with more than one type,
+// an Absence with more than two, an Emit with a negative delay and unknown
+// enum values. An unnamed trigger is "trigger #<index>" in messages and forks
+// "trigger<index>/<n>".
+//
+// Actions run after all triggers have seen the node, in firing order (FIFO):
+//   Emit   appends a node of type action.type at Firing::at + delay (the key
+//          of the completing node; the deadline for Absence), raised to the
+//          branch's last key when earlier firings (or an Absence found late)
+//          have already moved the branch past it. The node carries a
+//          "message" text attribute when the message is non-empty and is fed
+//          to the triggers in turn; a chain deeper than kMaxEmitDepth (or more
+//          than kMaxEmitsPerCall emissions for one call) is an emit loop:
+//          Error(InvalidArgument) naming the trigger. The nodes appended and
+//          firings recorded before the error stay; the actions still queued
+//          are dropped and the engine stays usable.
+//   Fork   World::fork at the completing node (Absence: the last node with key
+//          <= deadline) into "<trigger>/<n>", n = 1, 2, ... per trigger,
+//          skipping names already taken.
+//   Alert  only the firing record.
+//
+// Hot path: a node looks up the triggers watching its type in a vector indexed
+// by Symbol and advances them in place; partial matches live in ring buffers
+// and a slot pool that are reused, so steady-state appends do not allocate
+// (the matched-node vector of a Firing is only built when it fires).
+#include "miso/echo/trigger.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "miso/core/error.hpp"
+#include "miso/profiler/span.hpp"
+
+namespace miso::echo {
+
+namespace {
+
+constexpr std::size_t kMaxEmitDepth = 64;
+constexpr std::size_t kMaxEmitsPerCall = std::size_t{1} << 20;
+constexpr Tick kMaxTick = std::numeric_limits<Tick>::max();
+constexpr Tick kMinTick = std::numeric_limits<Tick>::min();
+
+[[noreturn]] void fail(const std::string& message) { throw Error(Error::Kind::InvalidArgument, message); }
+
+// a + b without overflow (b >= 0), saturating at the largest tick.
+Tick sat_add(Tick a, Tick b) noexcept { return a > kMaxTick - b ? kMaxTick : a + b; }
+
+// A FIFO on a power-of-two buffer: reused after clear(), so it allocates only
+// when it grows past its largest size so far.
+template <typename T>
+class Ring {
+ public:
+  bool empty() const noexcept { return size_ == 0; }
+  std::size_t size() const noexcept { return size_; }
+  T& front() noexcept { return buf_[head_]; }
+  T& operator[](std::size_t i) noexcept { return buf_[(head_ + i) & (buf_.size() - 1)]; }
+  void push_back(const T& v) {
+    if (size_ == buf_.size()) grow();
+    buf_[(head_ + size_) & (buf_.size() - 1)] = v;
+    ++size_;
+  }
+  void pop_front() noexcept {
+    head_ = (head_ + 1) & (buf_.size() - 1);
+    --size_;
+  }
+  void clear() noexcept {
+    head_ = 0;
+    size_ = 0;
+  }
+
+ private:
+  void grow() {
+    EchoVector<T> next(buf_.empty() ? 8 : buf_.size() * 2);
+    for (std::size_t i = 0; i < size_; ++i) next[i] = (*this)[i];
+    buf_.swap(next);
+    head_ = 0;
+  }
+  EchoVector<T> buf_;
+  std::size_t head_ = 0;
+  std::size_t size_ = 0;
+};
+
+struct Ref {
+  NodeId id = kNoNode;
+  Tick key = 0;  // the node's key; for an Absence entry, its deadline
+};
+
+// One trigger's state on one branch; only the members of its pattern kind are used.
+struct TriggerState {
+  bool ready = false;
+  // Sequence: slot s of the pool holds a partial match's nodes at [s*k, s*k+k);
+  // lists[j] (1 <= j < k) the slots that matched types[0..j), by start.
+  EchoVector<Ref> pool;
+  EchoVector<std::uint32_t> free_slots;
+  std::vector<Ring<std::uint32_t>> lists;
+  // Conjunction: the node in each role (id kNoNode: empty), how many are filled.
+  EchoVector<Ref> roles;
+  std::size_t filled = 0;
+  // Count: the nodes in the window. Absence: the pending entries, by deadline.
+  Ring<Ref> window;
+};
+
+struct BranchState {
+  std::vector<TriggerState> triggers;
+  Tick next_deadline = kMaxTick;  // <= every pending Absence deadline (may be stale low)
+};
+
+struct Watch {
+  std::uint32_t trigger;
+  std::uint32_t role;  // position in types (Conjunction: the first position of the type)
+};
+
+struct Compiled {
+  std::string label;  // "trigger 'name'" for messages
+  std::string fork_base;
+  std::size_t k = 0;
+  std::vector<std::vector<std::uint32_t>> same_type;  // Conjunction: role -> the roles of its type
+  Attribute message;
+  bool has_message = false;
+  std::size_t forks = 0;
+};
+
+struct PendingAction {
+  std::size_t firing;
+  std::size_t depth;  // emit depth of the node that caused the firing
+  NodeId fork_at;
+};
+
+bool compare(const Comparison& c, const NodeView& n) {
+  const std::optional<Value> v = n.attribute(c.key);
+  if (!v) return false;
+  if (c.op == Comparison::Op::Exists) return true;
+  if (v->kind != c.value.kind) return c.op == Comparison::Op::Ne;
+  if (v->kind == Value::Kind::Text) return (c.op == Comparison::Op::Eq) == (v->text == c.value.text);
+  const double a = v->number;
+  const double b = c.value.number;
+  switch (c.op) {
+    case Comparison::Op::Eq: return a == b;
+    case Comparison::Op::Ne: return a != b;
+    case Comparison::Op::Lt: return a < b;
+    case Comparison::Op::Le: return a <= b;
+    case Comparison::Op::Gt: return a > b;
+    case Comparison::Op::Ge: return a >= b;
+    case Comparison::Op::Exists: return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+struct TriggerEngine::Impl {
+  explicit Impl(World& w) : world(w) {}
+
+  World& world;
+  std::vector<Trigger> triggers;
+  std::vector<Compiled> compiled;
+  std::vector<std::vector<Watch>> watches;  // by event type
+  std::vector<std::uint32_t> absences;      // the Absence triggers
+  std::vector<std::unique_ptr<BranchState>> branches;
+  std::vector<Firing> firings;
+  std::vector<PendingAction> actions;
+  std::size_t emitted = 0;  // in the current call
+
+  BranchState& branch(BranchId b) {
+    if (b >= branches.size()) branches.resize(static_cast<std::size_t>(b) + 1);
+    if (!branches[b]) branches[b] = std::make_unique<BranchState>();
+    BranchState& s = *branches[b];
+    if (s.triggers.size() < triggers.size()) s.triggers.resize(triggers.size());
+    return s;
+  }
+
+  bool condition(std::size_t t, const NodeView& n) const {
+    const Trigger& tr = triggers[t];
+    for (const Comparison& c : tr.conditions) {
+      if (!compare(c, n)) return false;
+    }
+    return !tr.predicate || tr.predicate(n);
+  }
+
+  void fire(std::size_t t, BranchId b, std::vector<NodeId> matched, Tick at, std::size_t depth, NodeId fork_at) {
+    Firing f;
+    f.trigger = t;
+    f.branch = b;
+    f.matched = std::move(matched);
+    f.at = at;
+    firings.push_back(std::move(f));
+    if (triggers[t].action.kind != Action::Kind::Alert) actions.push_back({firings.size() - 1, depth, fork_at});
+  }
+
+  // Fires the Absence entries of branch b whose deadline is < limit (inclusive: <= limit).
+  void expire(BranchId b, BranchState& s, Tick limit, bool inclusive, std::size_t depth) {
+    Tick next = kMaxTick;
+    for (const std::uint32_t t : absences) {
+      Ring<Ref>& pending = s.triggers[t].window;
+      while (!pending.empty() && (pending.front().key < limit || (inclusive && pending.front().key == limit))) {
+        const Ref r = pending.front();
+        pending.pop_front();
+        // Fork (if asked) at the last node the deadline covers.
+        NodeId fork_at = kNoNode;
+        if (triggers[t].action.kind == Action::Kind::Fork) {
+          const Timeline& tl = world.timeline(b);
+          const std::size_t last = tl.range(kMinTick, r.key).second;
+          if (last > 0) fork_at = tl[last - 1].id;
+        }
+        fire(t, b, {r.id}, r.key, depth, fork_at);
+      }
+      if (!pending.empty()) next = std::min(next, pending.front().key);
+    }
+    s.next_deadline = next;
+  }
+
+  // Matches node n (just appended to b) against the triggers.
+  void feed(BranchId b, const NodeView& n, std::size_t depth) {
+    BranchState& s = branch(b);
+    if (n.key > s.next_deadline) expire(b, s, n.key, false, depth);
+    if (n.type >= watches.size()) return;
+    const std::vector<Watch>& list = watches[n.type];
+    std::uint32_t current = ~std::uint32_t{0};
+    int cond = -1;  // the current trigger's condition on n: unknown, false, true
+    for (const Watch& w : list) {
+      if (w.trigger != current) {
+        current = w.trigger;
+        cond = -1;
+        begin(s.triggers[w.trigger], w.trigger, n.key);
+      }
+      auto holds = [&] {
+        if (cond < 0) cond = condition(w.trigger, n) ? 1 : 0;
+        return cond == 1;
+      };
+      step(s, b, w, n, depth, holds);
+    }
+  }
+
+  // First touch of trigger t by a node at `key`: set up its state, drop what the window left behind.
+  void begin(TriggerState& st, std::uint32_t t, Tick key) {
+    const Trigger& tr = triggers[t];
+    const std::size_t k = compiled[t].k;
+    const Tick window = tr.pattern.window;
+    if (!st.ready) {
+      st.ready = true;
+      if (tr.pattern.kind == Pattern::Kind::Sequence) st.lists.resize(k);
+      if (tr.pattern.kind == Pattern::Kind::Conjunction) st.roles.assign(k, Ref{});
+    }
+    switch (tr.pattern.kind) {
+      case Pattern::Kind::Sequence:
+        for (std::size_t j = 1; j < k; ++j) {
+          Ring<std::uint32_t>& l = st.lists[j];
+          while (!l.empty() && sat_add(st.pool[l.front() * k].key, window) < key) {
+            st.free_slots.push_back(l.front());
+            l.pop_front();
+          }
+        }
+        break;
+      case Pattern::Kind::Count:
+        while (!st.window.empty() && sat_add(st.window.front().key, window) < key) st.window.pop_front();
+        break;
+      case Pattern::Kind::Conjunction:
+      case Pattern::Kind::Absence: break;  // Conjunction checks on filling; Absence expires in feed
+    }
+  }
+
+  template <typename Holds>
+  void step(BranchState& s, BranchId b, const Watch& w, const NodeView& n, std::size_t depth, Holds&& holds) {
+    const std::uint32_t t = w.trigger;
+    const Trigger& tr = triggers[t];
+    TriggerState& st = s.triggers[t];
+    const std::size_t k = compiled[t].k;
+    const std::size_t j = w.role;
+    const Ref ref{n.id, n.key};
+    switch (tr.pattern.kind) {
+      case Pattern::Kind::Sequence: {
+        if (j == 0 && k == 1) {
+          if (holds()) fire(t, b, {n.id}, n.key, depth, n.id);
+        } else if (j == 0) {
+          std::uint32_t slot;
+          if (!st.free_slots.empty()) {
+            slot = st.free_slots.back();
+            st.free_slots.pop_back();
+          } else {
+            slot = static_cast<std::uint32_t>(st.pool.size() / k);
+            st.pool.resize(st.pool.size() + k);
+          }
+          st.pool[slot * k] = ref;
+          st.lists[1].push_back(slot);
+        } else if (j + 1 == k) {
+          Ring<std::uint32_t>& l = st.lists[j];
+          if (l.empty() || !holds()) break;
+          for (std::size_t i = 0; i < l.size(); ++i) {
+            const std::uint32_t slot = l[i];
+            std::vector<NodeId> matched(k);
+            for (std::size_t p = 0; p + 1 < k; ++p) matched[p] = st.pool[slot * k + p].id;
+            matched[k - 1] = n.id;
+            fire(t, b, std::move(matched), n.key, depth, n.id);
+            st.free_slots.push_back(slot);
+          }
+          l.clear();
+        } else {
+          Ring<std::uint32_t>& from = st.lists[j];
+          Ring<std::uint32_t>& to = st.lists[j + 1];
+          // Partial matches further along started earlier, so appending keeps `to` ordered by start.
+          for (std::size_t i = 0; i < from.size(); ++i) {
+            st.pool[from[i] * k + j] = ref;
+            to.push_back(from[i]);
+          }
+          from.clear();
+        }
+        break;
+      }
+      case Pattern::Kind::Conjunction: {
+        // Shift the roles of n's type (oldest first), n takes the last one.
+        const std::vector<std::uint32_t>& group = compiled[t].same_type[j];
+        if (st.roles[group.front()].id == kNoNode) ++st.filled;
+        for (std::size_t g = 0; g + 1 < group.size(); ++g) st.roles[group[g]] = st.roles[group[g + 1]];
+        st.roles[group.back()] = ref;
+        if (st.filled < k) break;
+        const Tick window = tr.pattern.window;
+        for (Ref& r : st.roles) {
+          if (r.id != kNoNode && sat_add(r.key, window) < n.key) {
+            r = Ref{};
+            --st.filled;
+          }
+        }
+        if (st.filled < k || !holds()) break;
+        std::vector<NodeId> matched(k);
+        for (std::size_t p = 0; p < k; ++p) matched[p] = st.roles[p].id;
+        std::fill(st.roles.begin(), st.roles.end(), Ref{});
+        st.filled = 0;
+        fire(t, b, std::move(matched), n.key, depth, n.id);
+        break;
+      }
+      case Pattern::Kind::Count: {
+        st.window.push_back(ref);
+        const std::size_t count = tr.pattern.count;
+        if (st.window.size() < count || !holds()) break;
+        std::vector<NodeId> matched(count);
+        const std::size_t skip = st.window.size() - count;
+        for (std::size_t p = 0; p < count; ++p) matched[p] = st.window[skip + p].id;
+        st.window.clear();
+        fire(t, b, std::move(matched), n.key, depth, n.id);
+        break;
+      }
+      case Pattern::Kind::Absence: {
+        if (j == 1) {
+          // Entries past their deadline were fired before this node was matched.
+          st.window.clear();
+        } else if (holds()) {
+          const Tick deadline = sat_add(n.key, tr.pattern.window);
+          st.window.push_back(Ref{n.id, deadline});
+          s.next_deadline = std::min(s.next_deadline, deadline);
+        }
+        break;
+      }
+    }
+  }
+
+  // Runs the queued Fork/Emit actions; emitted nodes are fed in turn.
+  void run_actions() {
+    for (std::size_t head = 0; head < actions.size(); ++head) {
+      const PendingAction a = actions[head];
+      const std::size_t t = firings[a.firing].trigger;
+      const BranchId b = firings[a.firing].branch;
+      const Action& action = triggers[t].action;
+      Compiled& c = compiled[t];
+      if (action.kind == Action::Kind::Fork) {
+        if (a.fork_at == kNoNode) continue;
+        std::string name;
+        do {
+          name = c.fork_base + "/" + std::to_string(++c.forks);
+        } while (world.find_branch(name));
+        const BranchId forked = world.fork(b, a.fork_at, std::move(name));
+        firings[a.firing].forked = forked;
+        continue;
+      }
+      if (a.depth + 1 > kMaxEmitDepth) {
+        fail(c.label + ": emit loop: emitted nodes kept firing emits " + std::to_string(kMaxEmitDepth) +
+             " levels deep on branch '" + world.branch_name(b) + "' (at tick " + std::to_string(firings[a.firing].at) +
+             ")");
+      }
+      if (++emitted > kMaxEmitsPerCall) {
+        fail(c.label + ": emit loop: more than " + std::to_string(kMaxEmitsPerCall) +
+             " nodes emitted for one append on branch '" + world.branch_name(b) + "'");
+      }
+      const Tick last = world.timeline(b).back().key;
+      NodeSpec spec;
+      spec.time = std::max(sat_add(firings[a.firing].at, action.delay), last);
+      spec.type = action.type;
+      if (c.has_message) spec.attributes = std::span<const Attribute>(&c.message, 1);
+      const NodeId id = world.append(b, spec);
+      firings[a.firing].produced = id;
+      const NodeView view = world.timeline(b).back();
+      feed(b, view, a.depth + 1);
+    }
+    actions.clear();
+  }
+};
+
+TriggerEngine::TriggerEngine(World& world) : impl_(std::make_shared<Impl>(world)) {}
+
+std::size_t TriggerEngine::add(Trigger t) {
+  MISO_PROFILE_SCOPE("echo.trigger_add");
+  Impl& m = *impl_;
+  const std::size_t index = m.triggers.size();
+  Compiled c;
+  c.label = t.name.empty() ? "trigger #" + std::to_string(index) : "trigger '" + t.name + "'";
+  c.fork_base = t.name.empty() ? "trigger" + std::to_string(index) : t.name;
+  const Pattern& p = t.pattern;
+  if (p.kind != Pattern::Kind::Sequence && p.kind != Pattern::Kind::Conjunction && p.kind != Pattern::Kind::Count &&
+      p.kind != Pattern::Kind::Absence) {
+    fail(c.label + ": unknown pattern kind " + std::to_string(static_cast<int>(p.kind)));
+  }
+  if (p.types.empty()) fail(c.label + ": the pattern has no event types");
+  if (p.window < 0) fail(c.label + ": negative window " + std::to_string(p.window));
+  if (p.kind == Pattern::Kind::Count) {
+    if (p.count == 0) fail(c.label + ": a Count pattern needs a count of at least 1");
+    if (p.types.size() != 1) {
+      fail(c.label + ": a Count pattern takes one event type, got " + std::to_string(p.types.size()));
+    }
+  }
+  if (p.kind == Pattern::Kind::Absence && p.types.size() != 2) {
+    fail(c.label + ": an Absence pattern takes two event types (the event, then the one that must not follow), got " +
+         std::to_string(p.types.size()));
+  }
+  if (p.types.size() > std::numeric_limits<std::uint32_t>::max() / 2) fail(c.label + ": too many event types");
+  for (std::size_t i = 0; i < t.conditions.size(); ++i) {
+    const Comparison& cmp = t.conditions[i];
+    if (static_cast<int>(cmp.op) > static_cast<int>(Comparison::Op::Exists)) {
+      fail(c.label + ": condition " + std::to_string(i) + " has an unknown operator");
+    }
+    if (cmp.op != Comparison::Op::Exists && cmp.op != Comparison::Op::Eq && cmp.op != Comparison::Op::Ne &&
+        cmp.value.kind == Value::Kind::Text) {
+      fail(c.label + ": condition " + std::to_string(i) + " orders a text value; texts compare with Eq and Ne only");
+    }
+  }
+  const Action& a = t.action;
+  if (a.kind != Action::Kind::Emit && a.kind != Action::Kind::Fork && a.kind != Action::Kind::Alert) {
+    fail(c.label + ": unknown action kind " + std::to_string(static_cast<int>(a.kind)));
+  }
+  if (a.kind == Action::Kind::Emit) {
+    if (a.delay < 0) fail(c.label + ": negative emit delay " + std::to_string(a.delay));
+    if (!a.message.empty()) {
+      c.has_message = true;
+      c.message = Attribute{m.world.intern("message"), Value::text_of(m.world.intern(a.message))};
+    }
+  }
+
+  // Roles and the index. Watches of one trigger are adjacent, highest role
+  // first, so a node advances partial matches before it opens new ones.
+  const std::size_t k = p.types.size();
+  c.k = k;
+  const auto ti = static_cast<std::uint32_t>(index);
+  auto watch = [&](Symbol type, std::uint32_t role) {
+    if (type >= m.watches.size()) m.watches.resize(static_cast<std::size_t>(type) + 1);
+    m.watches[type].push_back(Watch{ti, role});
+  };
+  if (p.kind == Pattern::Kind::Conjunction) {
+    c.same_type.resize(k);
+    for (std::size_t r = 0; r < k; ++r) {
+      for (std::size_t q = 0; q < k; ++q) {
+        if (p.types[q] == p.types[r]) c.same_type[r].push_back(static_cast<std::uint32_t>(q));
+      }
+      if (c.same_type[r].front() == r) watch(p.types[r], static_cast<std::uint32_t>(r));
+    }
+  } else if (p.kind == Pattern::Kind::Count) {
+    watch(p.types[0], 0);
+  } else {
+    for (std::size_t r = k; r-- > 0;) watch(p.types[r], static_cast<std::uint32_t>(r));
+  }
+  m.triggers.push_back(std::move(t));
+  m.compiled.push_back(std::move(c));
+  if (m.triggers.back().pattern.kind == Pattern::Kind::Absence) m.absences.push_back(ti);
+  return index;
+}
+
+const std::vector<Trigger>& TriggerEngine::triggers() const noexcept { return impl_->triggers; }
+
+NodeId TriggerEngine::append(BranchId b, const NodeSpec& spec, std::string_view name) {
+  // No profiler span here: this is the per-event hot path (spans mark the
+  // rarer action runs and advance_to).
+  Impl& m = *impl_;
+  const NodeId id = m.world.append(b, spec, name);
+  m.actions.clear();
+  m.emitted = 0;
+  const NodeView view = m.world.timeline(b).back();
+  m.feed(b, view, 0);
+  if (!m.actions.empty()) {
+    MISO_PROFILE_SCOPE("echo.trigger_actions");
+    m.run_actions();
+  }
+  return id;
+}
+
+void TriggerEngine::advance_to(BranchId b, Tick t) {
+  MISO_PROFILE_SCOPE("echo.trigger_advance");
+  Impl& m = *impl_;
+  (void)m.world.timeline(b);  // Error for an unknown branch
+  m.actions.clear();
+  m.emitted = 0;
+  BranchState& s = m.branch(b);
+  if (t >= s.next_deadline) m.expire(b, s, t, true, 0);
+  m.run_actions();
+}
+
+const std::vector<Firing>& TriggerEngine::firings() const noexcept { return impl_->firings; }
+
+void TriggerEngine::clear_firings() { impl_->firings.clear(); }
+
+}  // namespace miso::echo
