@@ -530,13 +530,55 @@ MinimalNetwork Stn::minimal() const {
   MISO_PROFILE_SCOPE("echo.stn.minimal");
   const Impl& s = *impl_;
   s.check_consistent("minimal");
+  const std::size_t n = s.n();
+  // Johnson: the enabled edges once, as compressed rows with their weights
+  // reduced by the potential (w + pot(x) - pot(y) >= 0), then Dijkstra from
+  // every point over them with buffers reused across sources.
+  std::vector<std::uint32_t> start(n + 1, 0);
+  s.for_each_edge(s.on, [&](EdgeId e) { ++start[s.src(e) + 1]; });
+  for (std::size_t x = 0; x < n; ++x) start[x + 1] += start[x];
+  std::vector<PointId> target(start[n]);
+  std::vector<Tick> reduced(start[n]);
+  {
+    std::vector<std::uint32_t> fill(start.begin(), start.end() - 1);
+    s.for_each_edge(s.on, [&](EdgeId e) {
+      const PointId a = s.src(e), b = s.dst(e);
+      const std::uint32_t k = fill[a]++;
+      target[k] = b;
+      reduced[k] = std::max<Tick>(sat_add(s.weight(e), sat_sub(s.pot[a], s.pot[b])), 0);
+    });
+  }
   MinimalNetwork m;
-  m.points = s.n();
-  m.d.assign(m.points * m.points, kPosInf);
-  for (PointId x = 0; x < s.n(); ++x) {
-    const std::vector<Tick> row = s.from_point(x);
-    for (PointId y = 0; y < s.n(); ++y) {
-      if (row[y] != kUnreached) m.d[static_cast<std::size_t>(x) * m.points + y] = clamp_bound(row[y]);
+  m.points = n;
+  m.d.assign(n * n, kPosInf);
+  std::vector<Tick> r(n);
+  using Item = std::pair<Tick, PointId>;
+  std::vector<Item> heap;
+  heap.reserve(start[n] + 1);
+  const auto later = std::greater<>();
+  for (PointId x = 0; x < n; ++x) {
+    std::fill(r.begin(), r.end(), kUnreached);
+    r[x] = 0;
+    heap.clear();
+    heap.emplace_back(0, x);
+    while (!heap.empty()) {
+      std::pop_heap(heap.begin(), heap.end(), later);
+      const auto [d, y] = heap.back();
+      heap.pop_back();
+      if (d != r[y]) continue;  // a stale entry
+      for (std::uint32_t k = start[y]; k < start[y + 1]; ++k) {
+        const Tick nd = sat_add(d, reduced[k]);
+        const PointId z = target[k];
+        if (nd < r[z]) {
+          r[z] = nd;
+          heap.emplace_back(nd, z);
+          std::push_heap(heap.begin(), heap.end(), later);
+        }
+      }
+    }
+    Tick* row = m.d.data() + static_cast<std::size_t>(x) * n;
+    for (PointId y = 0; y < n; ++y) {
+      if (r[y] != kUnreached) row[y] = clamp_bound(sat_add(sat_sub(r[y], s.pot[x]), s.pot[y]));
     }
   }
   return m;
