@@ -155,30 +155,61 @@ int run_schedule(const EchoOptions& o) {
 int run_resolve(const EchoOptions& o) {
   World w = echo::load_world(o.file);
   nlohmann::json applied = nlohmann::json::array();
-  // Branches with paradoxes, each resolved by its first proposal (the least-cost
-  // relaxation where there is one); forks add branches, which are consistent.
-  const std::size_t branches = w.branch_count();
-  for (BranchId b = 0; b < branches; ++b) {
-    for (int round = 0; round < 16; ++round) {
+  // Each branch with paradoxes: the least-cost relaxation of its constraints
+  // first; what remains (contradictions, causal conflicts among fixed times) by
+  // forking on the first remaining paradox, whose alternatives are then
+  // resolved in turn. A forked branch stays as it was recorded: it is
+  // "superseded" by its alternatives.
+  std::vector<BranchId> work;
+  for (BranchId b = 0; b < w.branch_count(); ++b) work.push_back(b);
+  std::vector<bool> superseded;
+  constexpr std::size_t kMaxBranches = 256;
+  for (std::size_t k = 0; k < work.size(); ++k) {
+    const BranchId b = work[k];
+    for (int round = 0; round < 64; ++round) {
       const std::vector<echo::Resolution> options = echo::propose(w, b);
       if (options.empty()) break;
       const echo::Resolution& r = options.front();
-      echo::apply(w, r);
+      if (r.kind == echo::Resolution::Kind::Fork && w.branch_count() + r.alternatives.size() > kMaxBranches) {
+        usage("echo resolve: resolving " + o.file + " would need more than " + std::to_string(kMaxBranches) +
+              " branches; resolve it in parts");
+      }
+      const std::vector<BranchId> made = echo::apply(w, r);
       applied.push_back({{"branch", w.branch_name(b)}, {"description", r.description}});
-      if (r.kind == echo::Resolution::Kind::Fork) break;  // the alternatives carry on; the branch keeps its paradox
+      if (r.kind == echo::Resolution::Kind::Fork) {
+        superseded.resize(w.branch_count(), false);
+        superseded[b] = true;
+        work.insert(work.end(), made.begin(), made.end());
+        break;
+      }
     }
   }
+  superseded.resize(w.branch_count(), false);
   echo::save_world(w, o.out);
   const echo::CheckReport after = echo::check(w);
+  std::size_t left = 0;
+  for (const echo::Paradox& p : after.paradoxes) {
+    for (BranchId b : p.branches) {
+      if (!superseded[b]) {
+        ++left;
+        break;
+      }
+    }
+  }
+  nlohmann::json kept = nlohmann::json::array();
+  for (BranchId b = 0; b < w.branch_count(); ++b) {
+    if (superseded[b]) kept.push_back(w.branch_name(b));
+  }
   if (o.json) {
-    std::cout
-        << nlohmann::json({{"applied", applied}, {"out", o.out}, {"paradoxes_left", after.paradoxes.size()}}).dump(2)
-        << "\n";
+    std::cout << nlohmann::json({{"applied", applied}, {"out", o.out}, {"superseded", kept}, {"paradoxes_left", left}})
+                     .dump(2)
+              << "\n";
   } else {
     for (const auto& a : applied) {
       std::cout << fmt::format("{}: {}\n", a["branch"].get<std::string>(), a["description"].get<std::string>());
     }
-    std::cout << fmt::format("wrote {} ({} paradoxes left)\n", o.out, after.paradoxes.size());
+    std::cout << fmt::format("wrote {} ({} paradoxes left outside the {} branches kept as recorded)\n", o.out, left,
+                             kept.size());
   }
   return kExitOk;
 }

@@ -26,6 +26,12 @@ namespace {
 
 [[noreturn]] void fail(const std::string& message) { throw Error(Error::Kind::InvalidArgument, message); }
 
+std::string fmt_cost(double c) {
+  std::ostringstream o;
+  o << c;
+  return o.str();
+}
+
 std::string bound_text(Tick v) {
   if (v <= kNegInf) return "-inf";
   if (v >= kPosInf) return "inf";
@@ -368,21 +374,46 @@ CheckReport check(const World& world) {
 
 namespace {
 
+// What a network for resolution leaves out: constraints (World indices),
+// links (World indices) and nodes whose fixed time is not asserted.
+struct Leave {
+  std::set<std::size_t> constraints, links;
+  std::set<NodeId> fixed;
+};
+
 // The network of branch b with constraint bounds overridden where given.
 Network branch_network(const World& world, BranchId b, const std::map<std::size_t, std::pair<Tick, Tick>>& bounds,
-                       const std::set<std::size_t>& skip) {
+                       const Leave& leave) {
   Network net;
   const Timeline& t = world.timeline(b);
+  auto point = [&](NodeId id) {
+    auto it = net.node_point.find(id);
+    if (it != net.node_point.end()) return it->second;
+    const PointId p = net.stn.add_point();
+    net.point_node.push_back(id);
+    net.node_point.emplace(id, p);
+    const NodeView v = world.node(id);
+    if (!v.free() && leave.fixed.count(id) == 0) {
+      net.stn.fix(p, v.time, kFactWeight);
+      net.origin.push_back({Origin::Kind::FixedTime, 0, id});
+    }
+    return p;
+  };
   const auto& cs = world.constraints();
   for (std::size_t i = 0; i < cs.size(); ++i) {
-    if (skip.count(i) != 0 || !on_branch(t, cs[i].from) || !on_branch(t, cs[i].to)) continue;
+    if (leave.constraints.count(i) != 0 || !on_branch(t, cs[i].from) || !on_branch(t, cs[i].to)) continue;
     auto it = bounds.find(i);
-    net.add_constraint(world, i, it == bounds.end() ? cs[i].lo : it->second.first,
-                       it == bounds.end() ? cs[i].hi : it->second.second);
+    const PointId a = point(cs[i].from), c = point(cs[i].to);
+    net.stn.add({a, c, it == bounds.end() ? cs[i].lo : it->second.first,
+                 it == bounds.end() ? cs[i].hi : it->second.second, cs[i].weight});
+    net.origin.push_back({Origin::Kind::Constraint, i, kNoNode});
   }
   for (std::size_t i = 0; i < world.links().size(); ++i) {
     const CausalLink& l = world.links()[i];
-    if (on_branch(t, l.cause) && on_branch(t, l.effect)) net.add_link(world, i);
+    if (leave.links.count(i) != 0 || !on_branch(t, l.cause) || !on_branch(t, l.effect)) continue;
+    const PointId a = point(l.cause), c = point(l.effect);
+    net.stn.add({a, c, 0, kPosInf, kFactWeight});
+    net.origin.push_back({Origin::Kind::Link, i, kNoNode});
   }
   return net;
 }
@@ -400,40 +431,46 @@ std::vector<Resolution> propose(const World& world, BranchId b) {
   }
   if (here.empty()) return out;
 
-  // Relaxation: only when the temporal paradoxes are the whole story (a
-  // contradiction or a loop of links has no constraint to relax).
-  const bool temporal_only = std::all_of(here.begin(), here.end(), [](const Paradox* p) {
-    return p->kind != Paradox::Kind::Contradiction && !(p->kind == Paradox::Kind::CausalLoop && p->constraints.empty());
-  });
-  if (temporal_only) {
+  // Relaxation of the constraints: the least-cost set over the whole network,
+  // facts weighing kFactWeight. Its constraint members are widened; conflicts
+  // among facts alone (an effect fixed before its cause) are left to forks.
+  const bool temporal =
+      std::any_of(here.begin(), here.end(), [](const Paradox* p) { return p->kind != Paradox::Kind::Contradiction; });
+  if (temporal) {
     Network net = branch_network(world, b, {}, {});
     const Relaxation r = net.stn.cheapest_relaxation();
-    bool facts_only = r.dropped.empty();
     std::vector<std::size_t> dropped;  // World constraint indices
+    Leave facts;                       // the facts the relaxation would drop: set aside, not changed
+    double cost = 0;
     for (std::size_t k : r.dropped) {
-      if (net.origin[k].kind != Origin::Kind::Constraint) {
-        facts_only = true;
-        break;
+      const Origin& o = net.origin[k];
+      if (o.kind == Origin::Kind::Constraint) {
+        dropped.push_back(o.index);
+        cost += world.constraints()[o.index].weight;
+      } else if (o.kind == Origin::Kind::Link) {
+        facts.links.insert(o.index);
+      } else {
+        facts.fixed.insert(o.node);
       }
-      dropped.push_back(net.origin[k].index);
     }
-    if (!facts_only) {
+    if (!dropped.empty()) {
       Resolution res;
       res.kind = Resolution::Kind::Relax;
       res.branch = b;
-      res.cost = r.cost;
+      res.cost = cost;
       res.exact = r.exact;
       // Widen each dropped constraint, one at a time, to the nearest bounds the
       // rest allows: [lo, hi] grows just enough to meet [-d(to, from), d(from, to)].
       std::map<std::size_t, std::pair<Tick, Tick>> bounds;
-      std::set<std::size_t> skip(dropped.begin(), dropped.end());
+      std::set<std::size_t> later(dropped.begin(), dropped.end());
       std::ostringstream text;
       text << "relax";
       for (std::size_t i : dropped) {
-        skip.erase(i);
-        std::set<std::size_t> others = skip;
-        others.insert(i);
-        Network rest = branch_network(world, b, bounds, others);
+        later.erase(i);
+        Leave leave = facts;
+        leave.constraints = later;
+        leave.constraints.insert(i);
+        Network rest = branch_network(world, b, bounds, leave);
         const TemporalConstraint& c = world.constraints()[i];
         Tick lo = c.lo, hi = c.hi;
         if (rest.stn.consistent() && rest.node_point.count(c.from) != 0 && rest.node_point.count(c.to) != 0) {
@@ -442,7 +479,7 @@ std::vector<Resolution> propose(const World& world, BranchId b) {
           const Tick up = m.at(pf, pt), down = m.at(pt, pf);  // t(to) - t(from) in [-down, up]
           if (down < kPosInf && hi < -down) hi = -down;
           if (up < kPosInf && lo > up) lo = up;
-        } else {
+        } else if (!rest.stn.consistent()) {
           lo = kNegInf;
           hi = kPosInf;
         }
@@ -450,7 +487,10 @@ std::vector<Resolution> propose(const World& world, BranchId b) {
         res.changes.push_back({i, lo, hi});
         text << " constraint " << i << " to [" << bound_text(lo) << ", " << bound_text(hi) << "]";
       }
-      res.description = text.str() + " (cost " + std::to_string(res.cost) + (res.exact ? ", least" : ", greedy") + ")";
+      res.description = text.str() + " (cost " + fmt_cost(cost) + (res.exact ? ", least" : ", greedy") + ")";
+      if (!facts.links.empty() || !facts.fixed.empty()) {
+        res.description += "; conflicts among fixed times and causal links remain for a fork";
+      }
       out.push_back(std::move(res));
     }
   }
@@ -497,7 +537,10 @@ std::vector<BranchId> apply(World& world, const Resolution& r) {
     for (std::size_t i = *pos + 1; i < t.size(); ++i) {
       const NodeView v = t[i];
       NodeSpec spec{v.time, v.type, v.probability, v.attributes, v.effects};
-      copy.emplace(v.id, world.append(nb, spec));
+      // A named node's copy is "<name>@<branch>" (names are unique in a world).
+      const std::string original = world.node_name(v.id);
+      const std::string copy_name = original.empty() || original[0] == '#' ? std::string() : original + "@" + name;
+      copy.emplace(v.id, world.append(nb, spec, world.find_node(copy_name) ? std::string() : copy_name));
     }
     auto mapped = [&](NodeId id, NodeId& out) {
       if (id == left_out) return false;
