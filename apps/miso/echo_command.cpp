@@ -1,12 +1,14 @@
 // `miso echo ...`: ECHO-PRIME timelines from the command line.
 //   check FILE                 paradoxes with explanations; exit 1 when there are any
-//   query FILE --at T          fluents holding at T and the nodes at T (--branch B)
+//   query FILE --at T          fluents holding at T and the nodes at T (--until T2: the
+//                              nodes from T to T2; --branch B)
 //   schedule FILE              earliest/latest time of every node and a consistent schedule
 //   resolve FILE --out FIXED   applies the cheapest resolution of each branch and saves
 // FILE is JSON (.json) or ECHO-PRIME binary (.echo); see docs/echo-format.md.
 #include <iostream>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <fmt/format.h>
@@ -33,6 +35,7 @@ struct EchoOptions {
   std::string out;
   std::string branch = "main";
   Tick at = 0;
+  std::optional<Tick> until;
   bool json = false;
 };
 
@@ -83,18 +86,22 @@ int run_query(const EchoOptions& o) {
   std::vector<std::string> fluents;
   for (echo::Symbol f : t.state_at(o.at)) fluents.push_back(w.text(f));
   std::vector<std::string> nodes;
-  const auto [first, last] = t.range(o.at, o.at);
+  const Tick until = o.until.value_or(o.at);
+  if (until < o.at) usage("echo query: --until " + std::to_string(until) + " is before --at " + std::to_string(o.at));
+  const auto [first, last] = t.range(o.at, until);
   for (std::size_t i = first; i < last; ++i) {
     if (!t[i].free()) nodes.push_back(w.node_name(t[i].id));
   }
   if (o.json) {
-    std::cout << nlohmann::json({{"branch", o.branch}, {"at", o.at}, {"holds", fluents}, {"nodes", nodes}}).dump(2)
+    std::cout << nlohmann::json(
+                     {{"branch", o.branch}, {"at", o.at}, {"until", until}, {"holds", fluents}, {"nodes", nodes}})
+                     .dump(2)
               << "\n";
     return kExitOk;
   }
-  std::cout << fmt::format("at {} {} on {}:\n  holds: {}\n  nodes: {}\n", o.at, w.unit(), o.branch,
+  std::cout << fmt::format("at {} {} on {}:\n  holds: {}\n  nodes{}: {}\n", o.at, w.unit(), o.branch,
                            fluents.empty() ? "(nothing)" : fmt::format("{}", fmt::join(fluents, ", ")),
-                           nodes.empty() ? "(none)" : fmt::format("{}", fmt::join(nodes, ", ")));
+                           until == o.at ? std::string() : fmt::format(" until {}", until), nodes.empty() ? "(none)" : fmt::format("{}", fmt::join(nodes, ", ")));
   return kExitOk;
 }
 
@@ -229,9 +236,10 @@ void add_echo_commands(CLI::App& app, Action& action) {
   file(check);
   check->callback([o, &action] { action = [o] { return run_check(*o); }; });
 
-  CLI::App* query = e->add_subcommand("query", "Fluents that hold and nodes that occur at a time");
+  CLI::App* query = e->add_subcommand("query", "Fluents that hold at a time, and the nodes at it (or in a window)");
   file(query);
   query->add_option("--at", o->at, "The time, in the file's ticks")->required();
+  query->add_option("--until", o->until, "List the nodes from --at to this time (default: at --at only)");
   query->add_option("--branch", o->branch, "Branch name (default main)");
   query->callback([o, &action] { action = [o] { return run_query(*o); }; });
 

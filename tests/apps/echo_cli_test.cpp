@@ -118,6 +118,11 @@ TEST_F(EchoCli, QueryReportsFluentsAndNodes) {
   j = json::parse(r.out);
   EXPECT_EQ(j["holds"], json::array({"inside"}));
   EXPECT_EQ(j["nodes"], json::array({"close"}));
+  r = miso("echo query " + file + " --at 0 --until 5 --json", dir_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["nodes"], json::array({"open", "enter"}));
+  r = miso("echo query " + file + " --at 5 --until 4", dir_);
+  EXPECT_EQ(r.code, 2);
   r = miso("echo query " + file + " --at 6 --branch nope", dir_);
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("nope"), std::string::npos);
