@@ -12,31 +12,23 @@
 #include <iterator>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "miso/core/error.hpp"
 #include "miso/core/file.hpp"
 #include "miso/core/hash.hpp"
 #include "miso/echo/paradox.hpp"
+#include "../error_of.hpp"
 
 namespace miso::echo {
 namespace {
 
 namespace fs = std::filesystem;
 
-// Runs fn, which must throw miso::Error of `kind`; returns the message ("" when nothing was thrown).
-std::string error_of(const std::function<void()>& fn, Error::Kind kind) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), kind) << e.what();
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "not a miso::Error: " << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "no error thrown";
-  return {};
+template <typename F>
+std::string error_of(F&& f, Error::Kind kind) {
+  return miso::testing::error_of(std::forward<F>(f), kind);
 }
 
 // prefix + number (not "x" + to_string(): GCC 12 warns falsely with -Wrestrict on that).

@@ -6,22 +6,18 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "miso/core/error.hpp"
+#include "../error_of.hpp"
 
 namespace miso::echo {
 namespace {
 
 template <typename F>
 std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), Error::Kind::InvalidArgument);
-    return e.what();
-  }
-  return "";
+  return miso::testing::error_of(std::forward<F>(f), Error::Kind::InvalidArgument);
 }
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }

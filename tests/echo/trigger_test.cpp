@@ -9,19 +9,12 @@
 #include <vector>
 
 #include "miso/core/error.hpp"
+#include "../error_of.hpp"
 
 namespace miso::echo {
 namespace {
 
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using miso::testing::error_of;
 
 class TriggerTest : public ::testing::Test {
  protected:

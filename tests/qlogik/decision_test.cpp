@@ -13,10 +13,12 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "miso/core/error.hpp"
 #include "miso/core/file.hpp"
+#include "../error_of.hpp"
 
 namespace miso::qlogik {
 namespace {
@@ -24,16 +26,9 @@ namespace {
 std::string data_path(const std::string& file) { return std::string(MISO_SOURCE_DIR) + "/data/qlogik/" + file; }
 
 // The message of the Error `fn` throws (failing the test unless it throws one of `kind`).
-template <typename Fn>
-std::string error_of(Fn&& fn, Error::Kind kind = Error::Kind::InvalidArgument) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), kind) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "no Error thrown";
-  return "";
+template <typename F>
+std::string error_of(F&& f, Error::Kind kind = Error::Kind::InvalidArgument) {
+  return miso::testing::error_of(std::forward<F>(f), kind);
 }
 
 // prefix + i (written so, as GCC 12's -Wrestrict misfires on "literal" + std::to_string at -O3).

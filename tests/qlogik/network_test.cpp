@@ -5,6 +5,7 @@
 #include <string>
 
 #include "miso/core/error.hpp"
+#include "../error_of.hpp"
 
 namespace miso::qlogik {
 namespace {
@@ -22,15 +23,7 @@ Network lawn() {
   return net;
 }
 
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using miso::testing::error_of;
 
 TEST(Network, LooksUpVariablesAndStates) {
   Network net = lawn();

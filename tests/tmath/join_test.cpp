@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "miso/core/error.hpp"
 #include "miso/tmath/ops.hpp"
+#include "../error_of.hpp"
 
 namespace miso::tmath {
 namespace {
@@ -61,14 +63,7 @@ Tensor make_input(const Shape& shape, DType dtype, Generator& gen, bool strided)
 
 template <typename F>
 std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), Error::Kind::InvalidArgument) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "no miso::Error thrown";
-  return {};
+  return miso::testing::error_of(std::forward<F>(f), Error::Kind::InvalidArgument);
 }
 
 #define EXPECT_MESSAGE(call, part)                                                           \

@@ -10,12 +10,14 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../profiler/test_dir.hpp"
 #include "miso/core/error.hpp"
 #include "miso/core/file.hpp"
 #include "miso/tmath/ops.hpp"
+#include "../error_of.hpp"
 
 namespace miso::tmath {
 namespace {
@@ -49,14 +51,7 @@ Tensor random_tensor(const Shape& shape, DType dtype, Generator& gen) {
 // The message of the miso::Error that f throws (fails the test when it throws none).
 template <typename F>
 std::string error_of(F&& f, Error::Kind kind = Error::Kind::Format) {
-  try {
-    f();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), kind) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "no miso::Error thrown";
-  return {};
+  return miso::testing::error_of(std::forward<F>(f), kind);
 }
 
 // A .npy file of version `major` with the given header text (padded to 64

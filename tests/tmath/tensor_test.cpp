@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "miso/core/error.hpp"
+#include "../error_of.hpp"
 
 namespace miso::tmath {
 namespace {
@@ -12,14 +13,7 @@ namespace {
 // A [2, 3, 4] tensor holding 0..23.
 Tensor iota234(DType dtype = DType::F32) { return arange(0, 24, 1, dtype).reshape({2, 3, 4}); }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using miso::testing::error_of;
 
 TEST(Shape, HelpersAndBroadcasting) {
   EXPECT_EQ(numel_of({2, 3, 4}), 24);
