@@ -10,7 +10,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
-#include <optional>
+#include <memory>
 #include <vector>
 
 #include "miso/core/hash.hpp"
@@ -74,14 +74,14 @@ constexpr std::size_t kStream = 1'000'000;
 // The world of an iteration is built and destroyed while the timer is paused:
 // only the appends are timed (not freeing the previous iteration's million nodes).
 void BM_Append(benchmark::State& state) {
-  std::optional<World> w;
-  std::optional<Stream> s;
+  std::unique_ptr<World> w;
+  std::unique_ptr<Stream> s;
   for (auto _ : state) {
     state.PauseTiming();
     s.reset();
     w.reset();
-    w.emplace();
-    s.emplace(make_stream(*w, kStream));
+    w = std::make_unique<World>();
+    s = std::make_unique<Stream>(make_stream(*w, kStream));
     state.ResumeTiming();
     for (const NodeSpec& spec : s->specs) w->append(w->main(), spec);
     benchmark::DoNotOptimize(w->timeline(w->main()).size());
@@ -92,17 +92,17 @@ BENCHMARK(BM_Append)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_AppendTenTriggers(benchmark::State& state) {
   std::size_t firings = 0;
-  std::optional<World> w;
-  std::optional<Stream> s;
-  std::optional<TriggerEngine> e;
+  std::unique_ptr<World> w;
+  std::unique_ptr<Stream> s;
+  std::unique_ptr<TriggerEngine> e;
   for (auto _ : state) {
     state.PauseTiming();
     e.reset();
     s.reset();
     w.reset();
-    w.emplace();
-    s.emplace(make_stream(*w, kStream));
-    e.emplace(*w);
+    w = std::make_unique<World>();
+    s = std::make_unique<Stream>(make_stream(*w, kStream));
+    e = std::make_unique<TriggerEngine>(*w);
     ten_triggers(*w, *e);
     state.ResumeTiming();
     for (const NodeSpec& spec : s->specs) e->append(w->main(), spec);

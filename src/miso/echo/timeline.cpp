@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <map>
+#include <type_traits>
 #include <unordered_set>
 #include <utility>
 
@@ -24,65 +26,94 @@ namespace {
 [[noreturn]] void fail(const std::string& message) { throw Error(Error::Kind::InvalidArgument, message); }
 
 // Nodes with more attributes or effects than this are refused (keeps the
-// per-chunk offsets in 32 bits whatever the nodes hold).
+// per-chunk offsets in 32 bits whatever the nodes hold, and the counts in 21 bits).
 constexpr std::size_t kMaxSpan = std::size_t{1} << 20;
 
-// Append-only storage whose elements never move: block k holds offsets
-// [kFirst * (2^k - 1), kFirst * (2^(k+1) - 1)), so an offset maps to its block
-// with one bit_width, and a span handed out stays valid while the arena lives
-// (NodeView spans point here). A span that does not fit in the rest of the
-// current block starts the next block that can hold it.
-template <typename T>
+// Append-only storage in 8-byte units whose elements never move: block k holds
+// offsets [kFirst * (2^k - 1), kFirst * (2^(k+1) - 1)), so an offset maps to its
+// block with one bit_width, and a span handed out stays valid while the arena
+// lives (NodeView spans point here). A node's attributes and then its effects
+// are stored together, so one offset finds both. A node that does not fit in
+// the rest of the current block starts the next block that can hold it.
 class Arena {
  public:
-  std::uint32_t push(std::span<const T> items) {
-    const std::uint64_t n = items.size();
-    if (n == 0) return 0;
-    int k = block_of(end_);
-    while (end_ + n > block_end(k)) {
-      ++k;
-      if (k >= kBlocks) fail("timeline chunk: attribute/effect storage exhausted");
-      end_ = static_cast<std::uint32_t>(block_begin(k));
+  using Unit = std::uint64_t;
+  using Alloc = core::memory::TaggedAllocator<Unit, EchoTag>;
+
+  Arena() = default;
+  Arena(const Arena&) = delete;
+  Arena& operator=(const Arena&) = delete;
+  ~Arena() {
+    for (int k = 0; k < kBlocks; ++k) {
+      if (blocks_[k] != nullptr) Alloc{}.deallocate(blocks_[k], static_cast<std::size_t>(block_size(k)));
     }
-    auto& block = blocks_[static_cast<std::size_t>(k)];
-    if (block.capacity() == 0) block.reserve(static_cast<std::size_t>(block_size(k)));
-    block.insert(block.end(), items.begin(), items.end());
-    const std::uint32_t at = end_;
-    end_ += static_cast<std::uint32_t>(n);
-    return at;
   }
-  std::span<const T> view(std::uint32_t offset, std::uint32_t count) const noexcept {
-    if (count == 0) return {};
+
+  // Room for n units (n > 0): returns its offset; write it through at(offset).
+  std::uint32_t reserve(std::uint64_t n) {
+    if (n <= left_) {
+      const std::uint32_t at = end_;
+      end_ += static_cast<std::uint32_t>(n);
+      left_ -= n;
+      return at;
+    }
+    return reserve_slow(n);
+  }
+  Unit* at(std::uint32_t offset) noexcept {
     const int k = block_of(offset);
-    return {blocks_[static_cast<std::size_t>(k)].data() + (offset - block_begin(k)), count};
+    return blocks_[k] + (offset - block_begin(k));
+  }
+  const Unit* at(std::uint32_t offset) const noexcept {
+    const int k = block_of(offset);
+    return blocks_[k] + (offset - block_begin(k));
   }
 
  private:
-  static constexpr std::uint64_t kFirst = 64;
-  static constexpr int kBlocks = 24;  // about 10^9 elements per chunk at most
+  // 136 * (1 + 2 + 4 + 8 + 16) = 4216 >= 4096: a full chunk of nodes with one
+  // attribute each (4 units) fits in the first five blocks, with little to spare.
+  static constexpr std::uint64_t kFirst = 136;
+  static constexpr int kBlocks = 24;  // about 2^31 units per chunk at most
   static int block_of(std::uint64_t offset) noexcept { return std::bit_width(offset / kFirst + 1) - 1; }
   static std::uint64_t block_begin(int k) noexcept { return kFirst * ((std::uint64_t{1} << k) - 1); }
   static std::uint64_t block_size(int k) noexcept { return kFirst << k; }
   static std::uint64_t block_end(int k) noexcept { return block_begin(k) + block_size(k); }
 
-  std::array<EchoVector<T>, kBlocks> blocks_{};
-  std::uint32_t end_ = 0;
+  [[gnu::noinline]] std::uint32_t reserve_slow(std::uint64_t n) {
+    int k = block_of(end_);
+    if (blocks_[k] != nullptr) ++k;  // end_'s block is in use and too full: move on
+    while (k < kBlocks && block_size(k) < n) ++k;
+    if (k >= kBlocks) fail("timeline chunk: attribute/effect storage exhausted");
+    if (blocks_[k] == nullptr) blocks_[k] = Alloc{}.allocate(static_cast<std::size_t>(block_size(k)));
+    end_ = static_cast<std::uint32_t>(block_begin(k));
+    left_ = block_size(k);
+    return reserve(n);
+  }
+
+  std::array<Unit*, kBlocks> blocks_{};
+  std::uint32_t end_ = 0;   // the next free offset
+  std::uint64_t left_ = 0;  // units left in end_'s block
 };
+
+constexpr std::uint64_t kAttributeUnits = sizeof(Attribute) / sizeof(Arena::Unit);
+constexpr std::uint64_t kEffectUnits = sizeof(FluentEffect) / sizeof(Arena::Unit);
+static_assert(sizeof(Attribute) % sizeof(Arena::Unit) == 0 && alignof(Attribute) <= alignof(Arena::Unit));
+static_assert(sizeof(FluentEffect) % sizeof(Arena::Unit) == 0 && alignof(FluentEffect) <= alignof(Arena::Unit));
+static_assert(std::is_trivially_copyable_v<Attribute> && std::is_trivially_copyable_v<FluentEffect>);
 
 }  // namespace
 
-// A node as stored: 48 bytes, attributes and effects live in the chunk's arenas.
+// A node as stored: 40 bytes; attributes and effects live in the chunk's arena.
 struct NodeRecord {
   NodeId id;
   Tick key;
   double probability;
   Symbol type;
-  std::uint32_t attr_begin;
-  std::uint32_t attr_count;
-  std::uint32_t effect_begin;
-  std::uint32_t effect_count;
-  bool free;
+  std::uint32_t extra;  // arena offset of the attributes, then the effects
+  std::uint64_t attr_count : 21;
+  std::uint64_t effect_count : 21;
+  std::uint64_t free : 1;
 };
+static_assert(sizeof(NodeRecord) == 40);
 
 struct FluentLast {
   Symbol fluent;
@@ -91,53 +122,75 @@ struct FluentLast {
 
 struct Timeline::Chunk {
   EchoVector<NodeRecord> records;
-  Arena<Attribute> attributes;
-  Arena<FluentEffect> effects;
+  Arena extra;
   NodeId min_id = kNoNode;
   NodeId max_id = 0;
   bool ids_sorted = true;
+  bool has_effects = false;
   // Set when the chunk is full (then it never changes): the last state change
   // of each fluent it touches, sorted by fluent.
   EchoVector<FluentLast> summary;
 
   std::size_t size() const noexcept { return records.size(); }
 
-  NodeView view(std::size_t i) const noexcept {
-    const NodeRecord& r = records[i];
+  std::span<const Attribute> attributes(const NodeRecord& r) const noexcept {
+    if (r.attr_count == 0) return {};
+    return {reinterpret_cast<const Attribute*>(extra.at(r.extra)), static_cast<std::size_t>(r.attr_count)};
+  }
+  std::span<const FluentEffect> effects(const NodeRecord& r) const noexcept {
+    if (r.effect_count == 0) return {};
+    return {reinterpret_cast<const FluentEffect*>(extra.at(r.extra) + r.attr_count * kAttributeUnits),
+            static_cast<std::size_t>(r.effect_count)};
+  }
+
+  NodeView view(const NodeRecord& r) const noexcept {
     NodeView v;
     v.id = r.id;
     v.time = r.free ? kFree : r.key;
     v.key = r.key;
     v.type = r.type;
     v.probability = r.probability;
-    v.attributes = attributes.view(r.attr_begin, r.attr_count);
-    v.effects = effects.view(r.effect_begin, r.effect_count);
+    v.attributes = attributes(r);
+    v.effects = effects(r);
     return v;
   }
+  NodeView view(std::size_t i) const noexcept { return view(records[i]); }
 
+  // attrs.size(), effs.size() <= kMaxSpan (checked by the callers).
   void push(NodeId id, bool free, Tick key, Symbol type, double probability, std::span<const Attribute> attrs,
             std::span<const FluentEffect> effs) {
-    NodeRecord r;
+    NodeRecord& r = records.emplace_back();
     r.id = id;
     r.key = key;
     r.probability = probability;
     r.type = type;
-    r.attr_begin = attributes.push(attrs);
-    r.attr_count = static_cast<std::uint32_t>(attrs.size());
-    r.effect_begin = effects.push(effs);
-    r.effect_count = static_cast<std::uint32_t>(effs.size());
+    r.attr_count = attrs.size();
+    r.effect_count = effs.size();
     r.free = free;
-    if (!records.empty() && id <= records.back().id) ids_sorted = false;
-    records.push_back(r);
-    min_id = std::min(min_id, id);
-    max_id = std::max(max_id, id);
+    r.extra = 0;
+    const std::uint64_t units = attrs.size() * kAttributeUnits + effs.size() * kEffectUnits;
+    if (units != 0) {
+      r.extra = extra.reserve(units);
+      Arena::Unit* to = extra.at(r.extra);
+      if (!attrs.empty()) std::memcpy(to, attrs.data(), attrs.size_bytes());
+      if (!effs.empty()) {
+        std::memcpy(to + attrs.size() * kAttributeUnits, effs.data(), effs.size_bytes());
+        has_effects = true;
+      }
+    }
+    if (id < min_id) min_id = id;
+    if (id > max_id) {
+      max_id = id;
+    } else if (records.size() > 1) {
+      ids_sorted = false;  // not above every earlier id (while sorted, the largest is the previous one)
+    }
   }
 
   void seal() {
+    if (!has_effects) return;  // nothing to summarise
     // Walk backwards so the first entry per fluent after a stable sort is the last change.
     for (std::size_t i = records.size(); i-- > 0;) {
-      const NodeRecord& r = records[i];
-      const auto effs = effects.view(r.effect_begin, r.effect_count);
+      const auto effs = effects(records[i]);
       for (std::size_t j = effs.size(); j-- > 0;) {
         if (effs[j].effect == Effect::Requires) continue;
         summary.push_back({effs[j].fluent, effs[j].effect == Effect::Initiates});
@@ -175,27 +228,32 @@ std::shared_ptr<Chunk> copy_chunk(const Chunk& from, std::size_t count, std::siz
   auto chunk = new_chunk(std::max(count, reserve));
   for (std::size_t i = 0; i < count; ++i) {
     const NodeRecord& r = from.records[i];
-    chunk->push(r.id, r.free, r.key, r.type, r.probability, from.attributes.view(r.attr_begin, r.attr_count),
-                from.effects.view(r.effect_begin, r.effect_count));
+    chunk->push(r.id, r.free, r.key, r.type, r.probability, from.attributes(r), from.effects(r));
   }
   return chunk;
 }
 
 // The part of Timeline::append after validation, shared with World::merge
 // (which appends nodes whose ids are not increasing).
-void append_node(std::vector<std::shared_ptr<const Chunk>>& chunks, std::shared_ptr<Chunk>& tail, NodeId id, bool free,
-                 Tick key, const NodeSpec& spec) {
+[[gnu::noinline]] void new_tail(std::shared_ptr<Chunk>& tail) {
   if (!tail) {
     tail = new_chunk(Timeline::kChunk);
-  } else if (tail.use_count() != 1) {
+  } else {
     tail = copy_chunk(*tail, tail->size(), Timeline::kChunk);  // copy-on-write of a shared tail
   }
+}
+[[gnu::noinline]] void seal_tail(std::vector<std::shared_ptr<const Chunk>>& chunks, std::shared_ptr<Chunk>& tail) {
+  tail->seal();
+  chunks.push_back(std::move(tail));
+  tail.reset();
+}
+inline void append_node(std::vector<std::shared_ptr<const Chunk>>& chunks, std::shared_ptr<Chunk>& tail, NodeId id,
+                        bool free, Tick key, const NodeSpec& spec) {
+  if (!tail || tail.use_count() != 1) [[unlikely]]
+    new_tail(tail);
   tail->push(id, free, key, spec.type, spec.probability, spec.attributes, spec.effects);
-  if (tail->size() == Timeline::kChunk) {
-    tail->seal();
-    chunks.push_back(std::move(tail));
-    tail.reset();
-  }
+  if (tail->size() == Timeline::kChunk) [[unlikely]]
+    seal_tail(chunks, tail);
 }
 
 std::string id_text(NodeId id) {
@@ -224,26 +282,42 @@ NodeView Timeline::operator[](std::size_t position) const {
   return chunk.view(position % kChunk);
 }
 
-NodeView Timeline::back() const { return (*this)[size_ - 1]; }
+NodeView Timeline::back() const {
+  if (tail_) return tail_->view(tail_->records.back());
+  return chunks_.back()->view(chunks_.back()->records.back());
+}
 
-void Timeline::append(NodeId id, const NodeSpec& spec) {
+namespace {
+// Throws the error Timeline::append reports for a node it refuses (kept out of
+// line: the hot path only tests).
+[[noreturn, gnu::noinline, gnu::cold]] void reject_append(NodeId id, const NodeSpec& spec, std::size_t size,
+                                                          NodeId max_id, Tick last_time, Tick last_key) {
   const bool free = spec.time == kFree;
   if (!(spec.probability >= 0.0 && spec.probability <= 1.0)) {
     fail("node " + id_text(id) + ": probability " + std::to_string(spec.probability) + " is outside [0, 1]");
   }
-  if (size_ != 0 && id <= max_id_) {
-    fail("node " + id_text(id) + ": id does not increase (the timeline already holds node " + id_text(max_id_) + ")");
+  if (size != 0 && id <= max_id) {
+    fail("node " + id_text(id) + ": id does not increase (the timeline already holds node " + id_text(max_id) + ")");
   }
-  if (!free && spec.time < last_key_) {
-    if (last_time_ == std::numeric_limits<Tick>::min()) {
+  if (!free && spec.time < last_key) {
+    if (last_time == std::numeric_limits<Tick>::min()) {
       fail("node " + id_text(id) + ": time " + std::to_string(spec.time) +
            " is before 0, the key of the free nodes at the start of the timeline");
     }
     fail("node " + id_text(id) + ": time " + std::to_string(spec.time) + " is before the last timed node's time " +
-         std::to_string(last_time_));
+         std::to_string(last_time));
   }
-  if (spec.attributes.size() > kMaxSpan || spec.effects.size() > kMaxSpan) {
-    fail("node " + id_text(id) + ": too many attributes or effects (at most " + std::to_string(kMaxSpan) + ")");
+  fail("node " + id_text(id) + ": too many attributes or effects (at most " + std::to_string(kMaxSpan) + ")");
+}
+}  // namespace
+
+void Timeline::append(NodeId id, const NodeSpec& spec) {
+  const bool free = spec.time == kFree;
+  // One test for every refusal (the probability test also refuses NaN).
+  if (!(spec.probability >= 0.0 && spec.probability <= 1.0) || (size_ != 0 && id <= max_id_) ||
+      (!free && spec.time < last_key_) || spec.attributes.size() > kMaxSpan || spec.effects.size() > kMaxSpan)
+      [[unlikely]] {
+    reject_append(id, spec, size_, max_id_, last_time_, last_key_);
   }
   const Tick key = free ? last_key_ : spec.time;
   append_node(chunks_, tail_, id, free, key, spec);
@@ -402,7 +476,7 @@ bool scan_back(const Chunk& chunk, std::size_t end, const Visit& visit) {
   for (std::size_t i = end; i-- > 0;) {
     const NodeRecord& r = chunk.records[i];
     if (r.effect_count == 0) continue;
-    const auto effs = chunk.effects.view(r.effect_begin, r.effect_count);
+    const auto effs = chunk.effects(r);
     for (std::size_t j = effs.size(); j-- > 0;) {
       if (effs[j].effect == Effect::Requires) continue;
       if (visit(effs[j].fluent, effs[j].effect == Effect::Initiates)) return true;
@@ -548,17 +622,19 @@ BranchId World::parent(BranchId b) const {
 }
 
 NodeId World::append(BranchId b, const NodeSpec& spec, std::string_view name) {
-  if (impl_.use_count() != 1) impl_ = std::make_shared<Impl>(*impl_);
+  if (impl_.use_count() != 1) [[unlikely]]
+    impl_ = std::make_shared<Impl>(*impl_);
   Impl& im = *impl_;
-  if (b >= im.branches.size()) fail("append: unknown branch " + std::to_string(b));
+  if (b >= im.branches.size()) [[unlikely]]
+    fail("append: unknown branch " + std::to_string(b));
   const NodeId id = next_id_;
-  if (!name.empty()) {
+  if (!name.empty()) [[unlikely]] {
     if (auto it = im.node_index.find(name); it != im.node_index.end()) {
       fail("node name '" + std::string(name) + "' is already taken (by node " + id_text(it->second) + ")");
     }
   }
   Timeline& tl = im.branches[b].timeline;
-  if (!name.empty()) {
+  if (!name.empty()) [[unlikely]] {
     // Same checks as Timeline::append, but naming the node by its external name.
     const std::string who = "node '" + std::string(name) + "'";
     if (!(spec.probability >= 0.0 && spec.probability <= 1.0)) {
@@ -573,11 +649,16 @@ NodeId World::append(BranchId b, const NodeSpec& spec, std::string_view name) {
   tl.append(id, spec);
   im.home.push_back(b);
   ++next_id_;
-  if (!name.empty()) {
+  if (!name.empty()) [[unlikely]] {
     im.node_index.emplace(std::string(name), id);
     im.node_names.emplace(id, std::string(name));
   }
   return id;
+}
+
+NodeView World::append_view(BranchId b, const NodeSpec& spec, std::string_view name) {
+  append(b, spec, name);
+  return impl_->branches[b].timeline.back();
 }
 
 BranchId World::fork(BranchId b, NodeId at, std::string name) {

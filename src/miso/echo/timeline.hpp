@@ -34,6 +34,8 @@
 
 namespace miso::echo {
 
+class TriggerEngine;
+
 using Tick = std::int64_t;
 inline constexpr Tick kFree = std::numeric_limits<Tick>::min();  // a symbolic time
 using NodeId = std::uint64_t;                                    // unique in a World, increasing with appends
@@ -241,6 +243,11 @@ class World {
   std::vector<CausalLink> links_;
   std::vector<TemporalConstraint> constraints_;
   NodeId next_id_ = 0;
+
+  // append(), returning the new node's view too (TriggerEngine's hot path: it
+  // saves looking the branch up again).
+  NodeView append_view(BranchId b, const NodeSpec& spec, std::string_view name);
+  friend class TriggerEngine;
 };
 
 }  // namespace miso::echo

@@ -135,7 +135,6 @@ struct Ref {
 
 // One trigger's state on one branch; only the members of its pattern kind are used.
 struct TriggerState {
-  bool ready = false;
   // Sequence: slot s of the pool holds a partial match's nodes at [s*k, s*k+k);
   // lists[j] (1 <= j < k) the slots that matched types[0..j), by start.
   EchoVector<Ref> pool;
@@ -156,6 +155,21 @@ struct BranchState {
 struct Watch {
   std::uint32_t trigger;
   std::uint32_t role;  // position in types (Conjunction: the first position of the type)
+  // What a node does through this watch (one dispatch per watch): Sequence
+  // single type / open / advance / complete, Conjunction, Count, Absence start / cancel.
+  enum class Op : std::uint8_t { SeqSingle, SeqOpen, SeqAdvance, SeqComplete, Conj, Count, AbsStart, AbsCancel };
+  Op op = Op::SeqSingle;
+  bool first = false;   // the first watch of its trigger in its type's list (its condition is asked afresh)
+  bool always = false;  // no comparisons and no predicate: the condition holds on every node
+};
+
+// What the hot path reads of a trigger, packed (Trigger itself is large).
+struct Hot {
+  Pattern::Kind kind = Pattern::Kind::Sequence;
+  bool alert = true;  // the action is Alert: nothing to queue
+  std::uint32_t k = 0;
+  std::uint32_t count = 1;
+  Tick window = 0;
 };
 
 struct Compiled {
@@ -202,19 +216,73 @@ struct TriggerEngine::Impl {
   World& world;
   std::vector<Trigger> triggers;
   std::vector<Compiled> compiled;
-  std::vector<std::vector<Watch>> watches;  // by event type
-  std::vector<std::uint32_t> absences;      // the Absence triggers
+  std::vector<std::vector<Watch>> watches;  // by event type (built by add)
+  // The same, flattened for the hot path: type t's watches are
+  // watch_list[watch_start[t], watch_start[t + 1]).
+  std::vector<Watch> watch_list;
+  std::vector<std::uint32_t> watch_start;
+  std::vector<Hot> hot;  // by trigger
+  // The state of the branch fed last (appends usually come in runs on one branch).
+  BranchId cached_branch = 0;
+  BranchState* cached_state = nullptr;
+  std::vector<std::uint32_t> absences;  // the Absence triggers
   std::vector<std::unique_ptr<BranchState>> branches;
   std::vector<Firing> firings;
   std::vector<PendingAction> actions;
   std::size_t emitted = 0;  // in the current call
 
   BranchState& branch(BranchId b) {
+    if (cached_state != nullptr && cached_branch == b) [[likely]]
+      return *cached_state;
+    return branch_slow(b);
+  }
+  [[gnu::noinline]] BranchState& branch_slow(BranchId b) {
     if (b >= branches.size()) branches.resize(static_cast<std::size_t>(b) + 1);
     if (!branches[b]) branches[b] = std::make_unique<BranchState>();
     BranchState& s = *branches[b];
-    if (s.triggers.size() < triggers.size()) s.triggers.resize(triggers.size());
+    const std::size_t had = s.triggers.size();
+    if (had < triggers.size()) {
+      s.triggers.resize(triggers.size());
+      for (std::size_t t = had; t < triggers.size(); ++t) {
+        TriggerState& st = s.triggers[t];
+        if (hot[t].kind == Pattern::Kind::Sequence) st.lists.resize(hot[t].k);
+        if (hot[t].kind == Pattern::Kind::Conjunction) st.roles.assign(hot[t].k, Ref{});
+      }
+    }
+    cached_branch = b;
+    cached_state = &s;
     return s;
+  }
+
+  // Rebuilds the flat watch index after add().
+  void flatten() {
+    watch_list.clear();
+    watch_start.assign(watches.size() + 1, 0);
+    for (std::size_t type = 0; type < watches.size(); ++type) {
+      watch_start[type] = static_cast<std::uint32_t>(watch_list.size());
+      std::uint32_t previous = ~std::uint32_t{0};
+      for (Watch w : watches[type]) {
+        const Trigger& tr = triggers[w.trigger];
+        const std::size_t k = tr.pattern.types.size();
+        switch (tr.pattern.kind) {
+          case Pattern::Kind::Sequence:
+            w.op = k == 1            ? Watch::Op::SeqSingle
+                   : w.role == 0     ? Watch::Op::SeqOpen
+                   : w.role + 1 == k ? Watch::Op::SeqComplete
+                                     : Watch::Op::SeqAdvance;
+            break;
+          case Pattern::Kind::Conjunction: w.op = Watch::Op::Conj; break;
+          case Pattern::Kind::Count: w.op = Watch::Op::Count; break;
+          case Pattern::Kind::Absence: w.op = w.role == 0 ? Watch::Op::AbsStart : Watch::Op::AbsCancel; break;
+        }
+        w.first = w.trigger != previous;
+        w.always = tr.conditions.empty() && !tr.predicate;
+        previous = w.trigger;
+        watch_list.push_back(w);
+      }
+    }
+    watch_start[watches.size()] = static_cast<std::uint32_t>(watch_list.size());
+    cached_state = nullptr;  // branch states must grow for the new trigger
   }
 
   bool condition(std::size_t t, const NodeView& n) const {
@@ -225,14 +293,15 @@ struct TriggerEngine::Impl {
     return !tr.predicate || tr.predicate(n);
   }
 
-  void fire(std::size_t t, BranchId b, std::vector<NodeId> matched, Tick at, std::size_t depth, NodeId fork_at) {
-    Firing f;
+  // Records a firing; the caller fills the returned matched list (reserved for `k` nodes).
+  std::vector<NodeId>& fire(std::size_t t, BranchId b, std::size_t k, Tick at, std::size_t depth, NodeId fork_at) {
+    Firing& f = firings.emplace_back();
     f.trigger = t;
     f.branch = b;
-    f.matched = std::move(matched);
     f.at = at;
-    firings.push_back(std::move(f));
-    if (triggers[t].action.kind != Action::Kind::Alert) actions.push_back({firings.size() - 1, depth, fork_at});
+    f.matched.reserve(k);
+    if (!hot[t].alert) actions.push_back({firings.size() - 1, depth, fork_at});
+    return f.matched;
   }
 
   // Fires the Absence entries of branch b whose deadline is < limit (inclusive: <= limit).
@@ -250,7 +319,7 @@ struct TriggerEngine::Impl {
           const std::size_t last = tl.range(kMinTick, r.key).second;
           if (last > 0) fork_at = tl[last - 1].id;
         }
-        fire(t, b, {r.id}, r.key, depth, fork_at);
+        fire(t, b, 1, r.key, depth, fork_at).push_back(r.id);
       }
       if (!pending.empty()) next = std::min(next, pending.front().key);
     }
@@ -261,107 +330,93 @@ struct TriggerEngine::Impl {
   void feed(BranchId b, const NodeView& n, std::size_t depth) {
     BranchState& s = branch(b);
     if (n.key > s.next_deadline) expire(b, s, n.key, false, depth);
-    if (n.type >= watches.size()) return;
-    const std::vector<Watch>& list = watches[n.type];
-    std::uint32_t current = ~std::uint32_t{0};
+    if (std::size_t{n.type} + 1 >= watch_start.size()) return;
+    const Watch* w = watch_list.data() + watch_start[n.type];
+    const Watch* const end = watch_list.data() + watch_start[n.type + 1];
     int cond = -1;  // the current trigger's condition on n: unknown, false, true
-    for (const Watch& w : list) {
-      if (w.trigger != current) {
-        current = w.trigger;
-        cond = -1;
-        begin(s.triggers[w.trigger], w.trigger, n.key);
-      }
+    for (; w != end; ++w) {
+      if (w->first) cond = w->always ? 1 : -1;
       auto holds = [&] {
-        if (cond < 0) cond = condition(w.trigger, n) ? 1 : 0;
+        if (cond < 0) cond = condition(w->trigger, n) ? 1 : 0;
         return cond == 1;
       };
-      step(s, b, w, n, depth, holds);
+      step(s, b, *w, n, depth, holds);
     }
   }
 
-  // First touch of trigger t by a node at `key`: set up its state, drop what the window left behind.
-  void begin(TriggerState& st, std::uint32_t t, Tick key) {
-    const Trigger& tr = triggers[t];
-    const std::size_t k = compiled[t].k;
-    const Tick window = tr.pattern.window;
-    if (!st.ready) {
-      st.ready = true;
-      if (tr.pattern.kind == Pattern::Kind::Sequence) st.lists.resize(k);
-      if (tr.pattern.kind == Pattern::Kind::Conjunction) st.roles.assign(k, Ref{});
-    }
-    switch (tr.pattern.kind) {
-      case Pattern::Kind::Sequence:
-        for (std::size_t j = 1; j < k; ++j) {
-          Ring<std::uint32_t>& l = st.lists[j];
-          while (!l.empty() && sat_add(st.pool[l.front() * k].key, window) < key) {
-            st.free_slots.push_back(l.front());
-            l.pop_front();
-          }
-        }
-        break;
-      case Pattern::Kind::Count:
-        while (!st.window.empty() && sat_add(st.window.front().key, window) < key) st.window.pop_front();
-        break;
-      case Pattern::Kind::Conjunction:
-      case Pattern::Kind::Absence: break;  // Conjunction checks on filling; Absence expires in feed
+  // Drops the partial matches of a Sequence list whose first node is more than
+  // the window before `key`. Keys never decrease and a list is ordered by start,
+  // so a list is expired lazily, just before it is used or grown; that is the
+  // same as expiring every list on every node, and keeps each list bounded.
+  static void expire_list(TriggerState& st, Ring<std::uint32_t>& l, const Hot& h, Tick key) {
+    while (!l.empty() && sat_add(st.pool[std::size_t{l.front()} * h.k].key, h.window) < key) {
+      st.free_slots.push_back(l.front());
+      l.pop_front();
     }
   }
 
   template <typename Holds>
   void step(BranchState& s, BranchId b, const Watch& w, const NodeView& n, std::size_t depth, Holds&& holds) {
     const std::uint32_t t = w.trigger;
-    const Trigger& tr = triggers[t];
+    const Hot& h = hot[t];
     TriggerState& st = s.triggers[t];
-    const std::size_t k = compiled[t].k;
+    const std::size_t k = h.k;
     const std::size_t j = w.role;
     const Ref ref{n.id, n.key};
-    switch (tr.pattern.kind) {
-      case Pattern::Kind::Sequence: {
-        if (j == 0 && k == 1) {
-          if (holds()) fire(t, b, {n.id}, n.key, depth, n.id);
-        } else if (j == 0) {
-          std::uint32_t slot;
-          if (!st.free_slots.empty()) {
-            slot = st.free_slots.back();
-            st.free_slots.pop_back();
-          } else {
-            slot = static_cast<std::uint32_t>(st.pool.size() / k);
-            st.pool.resize(st.pool.size() + k);
-          }
-          st.pool[slot * k] = ref;
-          st.lists[1].push_back(slot);
-        } else if (j + 1 == k) {
-          Ring<std::uint32_t>& l = st.lists[j];
-          if (l.empty() || !holds()) break;
-          for (std::size_t i = 0; i < l.size(); ++i) {
-            const std::uint32_t slot = l[i];
-            std::vector<NodeId> matched(k);
-            for (std::size_t p = 0; p + 1 < k; ++p) matched[p] = st.pool[slot * k + p].id;
-            matched[k - 1] = n.id;
-            fire(t, b, std::move(matched), n.key, depth, n.id);
-            st.free_slots.push_back(slot);
-          }
-          l.clear();
+    switch (w.op) {
+      case Watch::Op::SeqSingle:
+        if (holds()) fire(t, b, 1, n.key, depth, n.id).push_back(n.id);
+        break;
+      case Watch::Op::SeqOpen: {
+        expire_list(st, st.lists[1], h, n.key);
+        std::uint32_t slot;
+        if (!st.free_slots.empty()) {
+          slot = st.free_slots.back();
+          st.free_slots.pop_back();
         } else {
-          Ring<std::uint32_t>& from = st.lists[j];
-          Ring<std::uint32_t>& to = st.lists[j + 1];
-          // Partial matches further along started earlier, so appending keeps `to` ordered by start.
-          for (std::size_t i = 0; i < from.size(); ++i) {
-            st.pool[from[i] * k + j] = ref;
-            to.push_back(from[i]);
-          }
-          from.clear();
+          slot = static_cast<std::uint32_t>(st.pool.size() / k);
+          st.pool.resize(st.pool.size() + k);
         }
+        st.pool[slot * k] = ref;
+        st.lists[1].push_back(slot);
         break;
       }
-      case Pattern::Kind::Conjunction: {
+      case Watch::Op::SeqComplete: {
+        Ring<std::uint32_t>& l = st.lists[j];
+        expire_list(st, l, h, n.key);
+        if (l.empty() || !holds()) break;
+        for (std::size_t i = 0; i < l.size(); ++i) {
+          const std::uint32_t slot = l[i];
+          std::vector<NodeId>& matched = fire(t, b, k, n.key, depth, n.id);
+          const Ref* first = st.pool.data() + std::size_t{slot} * k;
+          for (std::size_t p = 0; p + 1 < k; ++p) matched.push_back(first[p].id);
+          matched.push_back(n.id);
+          st.free_slots.push_back(slot);
+        }
+        l.clear();
+        break;
+      }
+      case Watch::Op::SeqAdvance: {
+        Ring<std::uint32_t>& from = st.lists[j];
+        Ring<std::uint32_t>& to = st.lists[j + 1];
+        expire_list(st, from, h, n.key);
+        expire_list(st, to, h, n.key);
+        // Partial matches further along started earlier, so appending keeps `to` ordered by start.
+        for (std::size_t i = 0; i < from.size(); ++i) {
+          st.pool[from[i] * k + j] = ref;
+          to.push_back(from[i]);
+        }
+        from.clear();
+        break;
+      }
+      case Watch::Op::Conj: {
         // Shift the roles of n's type (oldest first), n takes the last one.
         const std::vector<std::uint32_t>& group = compiled[t].same_type[j];
         if (st.roles[group.front()].id == kNoNode) ++st.filled;
         for (std::size_t g = 0; g + 1 < group.size(); ++g) st.roles[group[g]] = st.roles[group[g + 1]];
         st.roles[group.back()] = ref;
         if (st.filled < k) break;
-        const Tick window = tr.pattern.window;
+        const Tick window = h.window;
         for (Ref& r : st.roles) {
           if (r.id != kNoNode && sat_add(r.key, window) < n.key) {
             r = Ref{};
@@ -369,35 +424,34 @@ struct TriggerEngine::Impl {
           }
         }
         if (st.filled < k || !holds()) break;
-        std::vector<NodeId> matched(k);
-        for (std::size_t p = 0; p < k; ++p) matched[p] = st.roles[p].id;
+        std::vector<NodeId>& matched = fire(t, b, k, n.key, depth, n.id);
+        for (std::size_t p = 0; p < k; ++p) matched.push_back(st.roles[p].id);
         std::fill(st.roles.begin(), st.roles.end(), Ref{});
         st.filled = 0;
-        fire(t, b, std::move(matched), n.key, depth, n.id);
         break;
       }
-      case Pattern::Kind::Count: {
+      case Watch::Op::Count: {
+        while (!st.window.empty() && sat_add(st.window.front().key, h.window) < n.key) st.window.pop_front();
         st.window.push_back(ref);
-        const std::size_t count = tr.pattern.count;
+        const std::size_t count = h.count;
         if (st.window.size() < count || !holds()) break;
-        std::vector<NodeId> matched(count);
+        std::vector<NodeId>& matched = fire(t, b, count, n.key, depth, n.id);
         const std::size_t skip = st.window.size() - count;
-        for (std::size_t p = 0; p < count; ++p) matched[p] = st.window[skip + p].id;
+        for (std::size_t p = 0; p < count; ++p) matched.push_back(st.window[skip + p].id);
         st.window.clear();
-        fire(t, b, std::move(matched), n.key, depth, n.id);
         break;
       }
-      case Pattern::Kind::Absence: {
-        if (j == 1) {
-          // Entries past their deadline were fired before this node was matched.
-          st.window.clear();
-        } else if (holds()) {
-          const Tick deadline = sat_add(n.key, tr.pattern.window);
+      case Watch::Op::AbsCancel:
+        // Entries past their deadline were fired before this node was matched.
+        st.window.clear();
+        break;
+      case Watch::Op::AbsStart:
+        if (holds()) {
+          const Tick deadline = sat_add(n.key, h.window);
           st.window.push_back(Ref{n.id, deadline});
           s.next_deadline = std::min(s.next_deadline, deadline);
         }
         break;
-      }
     }
   }
 
@@ -433,9 +487,8 @@ struct TriggerEngine::Impl {
       spec.time = std::max(sat_add(firings[a.firing].at, action.delay), last);
       spec.type = action.type;
       if (c.has_message) spec.attributes = std::span<const Attribute>(&c.message, 1);
-      const NodeId id = world.append(b, spec);
-      firings[a.firing].produced = id;
-      const NodeView view = world.timeline(b).back();
+      const NodeView view = world.append_view(b, spec, {});
+      firings[a.firing].produced = view.id;
       feed(b, view, a.depth + 1);
     }
     actions.clear();
@@ -513,9 +566,17 @@ std::size_t TriggerEngine::add(Trigger t) {
   } else {
     for (std::size_t r = k; r-- > 0;) watch(p.types[r], static_cast<std::uint32_t>(r));
   }
+  Hot h;
+  h.kind = p.kind;
+  h.alert = a.kind == Action::Kind::Alert;
+  h.k = static_cast<std::uint32_t>(k);
+  h.count = p.count;
+  h.window = p.window;
+  m.hot.push_back(h);
   m.triggers.push_back(std::move(t));
   m.compiled.push_back(std::move(c));
   if (m.triggers.back().pattern.kind == Pattern::Kind::Absence) m.absences.push_back(ti);
+  m.flatten();
   return index;
 }
 
@@ -525,16 +586,15 @@ NodeId TriggerEngine::append(BranchId b, const NodeSpec& spec, std::string_view 
   // No profiler span here: this is the per-event hot path (spans mark the
   // rarer action runs and advance_to).
   Impl& m = *impl_;
-  const NodeId id = m.world.append(b, spec, name);
+  const NodeView view = m.world.append_view(b, spec, name);
   m.actions.clear();
   m.emitted = 0;
-  const NodeView view = m.world.timeline(b).back();
   m.feed(b, view, 0);
   if (!m.actions.empty()) {
     MISO_PROFILE_SCOPE("echo.trigger_actions");
     m.run_actions();
   }
-  return id;
+  return view.id;
 }
 
 void TriggerEngine::advance_to(BranchId b, Tick t) {
