@@ -560,7 +560,10 @@ struct World::Impl {
   NameMap<Symbol> symbols;
   std::deque<Branch> branches;
   NameMap<BranchId> branch_index;
-  EchoVector<BranchId> home;  // per node id
+  // The branch each node was appended to, as runs: (first id, branch) where
+  // the branch changes. Streams append to one branch at a time, so this costs
+  // a comparison per node and a few entries per branch switch.
+  EchoVector<std::pair<NodeId, BranchId>> home_runs;
   NameMap<NodeId> node_index;
   std::unordered_map<NodeId, std::string> node_names;
 };
@@ -647,7 +650,8 @@ NodeId World::append(BranchId b, const NodeSpec& spec, std::string_view name) {
     }
   }
   tl.append(id, spec);
-  im.home.push_back(b);
+  if (im.home_runs.empty() || im.home_runs.back().second != b) [[unlikely]]
+    im.home_runs.emplace_back(id, b);
   ++next_id_;
   if (!name.empty()) [[unlikely]] {
     im.node_index.emplace(std::string(name), id);
@@ -803,7 +807,10 @@ std::string World::node_name(NodeId id) const {
 
 BranchId World::home(NodeId id) const {
   if (id >= next_id_) fail("unknown node " + id_text(id));
-  return impl_->home[id];
+  const auto& runs = impl_->home_runs;
+  auto it = std::upper_bound(runs.begin(), runs.end(), id,
+                             [](NodeId v, const std::pair<NodeId, BranchId>& r) { return v < r.first; });
+  return std::prev(it)->second;
 }
 
 NodeView World::node(NodeId id) const {
