@@ -3,9 +3,8 @@
 // One checker serves both Hmm::validate (Error(InvalidArgument) naming the
 // field) and parse_hmm_json (Error(Format) naming the field and its
 // line:column): it reports a path ("hmm", "transition", 1) and a message; the
-// reader turns the path into an offset with a small scanner over the text
-// (the idea of src/miso/echo/json.cpp, whose helpers are private to it), so a
-// successful parse pays nothing for positions.
+// reader turns the path into a line:column with core::JsonText, which scans
+// the text only for an error, so a successful parse pays nothing for positions.
 #include "miso/bridge/hmm.hpp"
 
 #include <algorithm>
@@ -22,13 +21,14 @@
 
 #include "miso/core/error.hpp"
 #include "miso/core/file.hpp"
+#include "miso/core/json_text.hpp"
 #include "miso/profiler/span.hpp"
 
 namespace miso::bridge {
 
 namespace {
 
-using ojson = nlohmann::ordered_json;
+using ojson = core::OrderedJson;
 
 constexpr double kSumTolerance = 1e-9;
 constexpr std::string_view kUnobserved = "?";
@@ -43,33 +43,16 @@ std::string number_text(double x) {
 
 // ------------------------------------------------------------------ paths
 
-// One step from the document's root: a key of an object or an index of an array.
-struct Step {
-  std::string key;
-  std::size_t index = 0;
-  bool is_key = false;
-};
-using Path = std::vector<Step>;
+using Path = core::JsonPath;
 
-Step key(std::string k) { return Step{std::move(k), 0, true}; }
-Step item(std::size_t i) { return Step{{}, i, false}; }
+core::JsonStep key(std::string k) { return core::json_key(std::move(k)); }
+core::JsonStep item(std::size_t i) { return core::json_item(i); }
 
 Path field(const char* name) { return {key("hmm"), key(name)}; }
 Path field(const char* name, std::size_t i) { return {key("hmm"), key(name), item(i)}; }
 Path field(const char* name, std::size_t i, std::size_t j) { return {key("hmm"), key(name), item(i), item(j)}; }
 
-// "hmm.transition[1][0]"
-std::string path_text(const Path& path) {
-  std::string out;
-  for (const Step& s : path) {
-    if (s.is_key) {
-      out += (out.empty() ? "" : ".") + s.key;
-    } else {
-      out += '[' + std::to_string(s.index) + ']';
-    }
-  }
-  return out;
-}
+std::string path_text(const Path& path) { return core::json_path_text(path); }
 
 // Where a check failed, and why.
 struct Issue {
@@ -157,202 +140,6 @@ Issue first_issue(const Hmm& hmm) {
   return {};
 }
 
-// ------------------------------------------------------------------ positions
-
-// Finds the offset of a value (or of a key) in JSON text by its path. The text
-// is valid JSON at least up to the target: the scanner only skips values.
-class Locator {
- public:
-  explicit Locator(std::string_view text) : t_(text) {}
-
-  // at_key: the offset of the last step's key instead of its value;
-  // occurrence: which of several equal keys in the last object (from 1).
-  std::size_t find(const Path& steps, bool at_key, int occurrence = 1) const {
-    std::size_t p = ws(0);
-    for (std::size_t s = 0; s < steps.size(); ++s) {
-      const Step& step = steps[s];
-      const bool last = s + 1 == steps.size();
-      if (p >= t_.size()) return t_.size();
-      bool found = false;
-      if (step.is_key) {
-        if (t_[p] != '{') return p;
-        std::size_t q = ws(p + 1);
-        int seen = 0;
-        while (q < t_.size() && t_[q] == '"') {
-          const std::size_t key_end = skip_string(q);
-          const bool match = key_text(q, key_end) == step.key;
-          std::size_t v = ws(key_end);
-          if (v < t_.size() && t_[v] == ':') v = ws(v + 1);
-          if (match && ++seen == (last ? occurrence : 1)) {
-            if (last && at_key) return q;
-            p = v;
-            found = true;
-            break;
-          }
-          q = ws(skip_value(v));
-          if (q >= t_.size() || t_[q] != ',') break;
-          q = ws(q + 1);
-        }
-      } else {
-        if (t_[p] != '[') return p;
-        std::size_t q = ws(p + 1);
-        for (std::size_t i = 0; q < t_.size() && t_[q] != ']'; ++i) {
-          if (i == step.index) {
-            p = q;
-            found = true;
-            break;
-          }
-          q = ws(skip_value(q));
-          if (q >= t_.size() || t_[q] != ',') break;
-          q = ws(q + 1);
-        }
-      }
-      if (!found) return p;  // not there: point at the enclosing value
-    }
-    return p;
-  }
-
-  std::pair<int, int> line_column(std::size_t offset) const {
-    offset = std::min(offset, t_.size());
-    int line = 1;
-    std::size_t line_start = 0;
-    for (std::size_t i = 0; i < offset; ++i) {
-      if (t_[i] == '\n') {
-        ++line;
-        line_start = i + 1;
-      }
-    }
-    return {line, static_cast<int>(offset - line_start) + 1};
-  }
-
- private:
-  std::size_t ws(std::size_t p) const {
-    while (p < t_.size() && (t_[p] == ' ' || t_[p] == '\t' || t_[p] == '\n' || t_[p] == '\r')) ++p;
-    return p;
-  }
-  // p at an opening quote; returns the offset after the closing one.
-  std::size_t skip_string(std::size_t p) const {
-    ++p;
-    while (p < t_.size()) {
-      if (t_[p] == '\\') {
-        p += 2;
-      } else if (t_[p] == '"') {
-        return p + 1;
-      } else {
-        ++p;
-      }
-    }
-    return t_.size();
-  }
-  std::size_t skip_value(std::size_t p) const {
-    if (p >= t_.size()) return t_.size();
-    const char c = t_[p];
-    if (c == '"') return skip_string(p);
-    if (c == '{' || c == '[') {
-      int depth = 0;
-      while (p < t_.size()) {
-        const char d = t_[p];
-        if (d == '"') {
-          p = skip_string(p);
-          continue;
-        }
-        if (d == '{' || d == '[') ++depth;
-        if ((d == '}' || d == ']') && --depth == 0) return p + 1;
-        ++p;
-      }
-      return t_.size();
-    }
-    while (p < t_.size() && std::string_view(",]} \t\r\n").find(t_[p]) == std::string_view::npos) ++p;
-    return p;
-  }
-  std::string key_text(std::size_t begin, std::size_t end) const {
-    const std::string_view raw = t_.substr(begin, end - begin);
-    if (raw.size() >= 2 && raw.find('\\') == std::string_view::npos) return std::string(raw.substr(1, raw.size() - 2));
-    try {
-      return nlohmann::json::parse(raw).get<std::string>();
-    } catch (const nlohmann::json::exception&) {
-      return {};
-    }
-  }
-
-  std::string_view t_;
-};
-
-// ------------------------------------------------------------------ DOM
-
-// Builds an ordered DOM from SAX events, stopping at a syntax error or a
-// repeated key (nlohmann would keep the last one silently).
-class DomBuilder final : public nlohmann::json_sax<ojson> {
- public:
-  ojson root;
-  bool syntax_error = false;
-  std::size_t error_byte = 0;  // nlohmann's count of characters read, from 1
-  std::string error_message;
-  bool duplicate = false;
-  Path duplicate_path;  // the object's path, then the repeated key
-
-  bool null() override { return add(ojson(nullptr)); }
-  bool boolean(bool v) override { return add(ojson(v)); }
-  bool number_integer(number_integer_t v) override { return add(ojson(v)); }
-  bool number_unsigned(number_unsigned_t v) override { return add(ojson(v)); }
-  bool number_float(number_float_t v, const string_t&) override { return add(ojson(v)); }
-  bool string(string_t& v) override { return add(ojson(std::move(v))); }
-  bool binary(binary_t&) override { return false; }  // JSON text has none
-  bool start_object(std::size_t) override { return open(ojson::object()); }
-  bool key(string_t& k) override {
-    Frame& f = stack_.back();
-    if (f.value->contains(k)) {
-      duplicate = true;
-      for (std::size_t i = 1; i < stack_.size(); ++i) duplicate_path.push_back(stack_[i].step);
-      duplicate_path.push_back(Step{k, 0, true});
-      return false;
-    }
-    f.key = std::move(k);
-    return true;
-  }
-  bool end_object() override { return close(); }
-  bool start_array(std::size_t) override { return open(ojson::array()); }
-  bool end_array() override { return close(); }
-  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& ex) override {
-    syntax_error = true;
-    error_byte = position;
-    error_message = ex.what();
-    return false;
-  }
-
- private:
-  struct Frame {
-    ojson* value = nullptr;
-    std::string key;  // the member being read, for objects
-    Step step;        // how the parent reaches this value
-  };
-
-  // Where the next value goes, and the step that reaches it.
-  std::pair<ojson*, Step> slot() {
-    if (stack_.empty()) return {&root, Step{}};
-    Frame& f = stack_.back();
-    if (f.value->is_object()) return {&(*f.value)[f.key], Step{f.key, 0, true}};
-    f.value->push_back(ojson());
-    return {&f.value->back(), Step{{}, f.value->size() - 1, false}};
-  }
-  bool add(ojson v) {
-    *slot().first = std::move(v);
-    return true;
-  }
-  bool open(ojson v) {
-    auto [at, step] = slot();
-    *at = std::move(v);
-    stack_.push_back(Frame{at, {}, std::move(step)});
-    return true;
-  }
-  bool close() {
-    stack_.pop_back();
-    return true;
-  }
-
-  std::vector<Frame> stack_;  // open containers; each stays put while it is open
-};
-
 // ------------------------------------------------------------------ reading
 
 const char* kind_name(const ojson& j) {
@@ -371,10 +158,10 @@ const char* kind_name(const ojson& j) {
 
 class Reader {
  public:
-  Reader(std::string_view text, const std::string& source) : text_(text), source_(source), locator_(text) {}
+  Reader(std::string_view text, const std::string& source) : json_(text, source) {}
 
   Hmm read() {
-    const ojson root = parse();
+    const ojson root = json_.parse(core::JsonText::RepeatedKey::WithPath);
     if (!root.is_object()) {
       fail({}, std::string("expected an object {\"hmm\": {...}}, found ") + kind_name(root));
     }
@@ -413,46 +200,8 @@ class Reader {
   }
 
  private:
-  [[noreturn]] void fail_at(std::size_t offset, const std::string& message) const {
-    const auto [line, column] = locator_.line_column(offset);
-    throw Error(Error::Kind::Format, located(source_, line, column, message));
-  }
-  [[noreturn]] void fail(const Path& path, const std::string& message) const {
-    fail_at(locator_.find(path, false), message);
-  }
-  [[noreturn]] void fail_key(const Path& path, const std::string& message) const {
-    fail_at(locator_.find(path, true), message);
-  }
-
-  ojson parse() const {
-    DomBuilder builder;
-    bool ok = false;
-    try {
-      ok = ojson::sax_parse(text_.begin(), text_.end(), &builder);
-    } catch (const nlohmann::json::exception& e) {  // defensive: nlohmann reports through parse_error
-      throw Error(Error::Kind::Format, source_ + ": invalid JSON: " + e.what());
-    }
-    if (builder.duplicate) {
-      const std::string& k = builder.duplicate_path.back().key;
-      fail_at(locator_.find(builder.duplicate_path, true, 2),
-              path_text(builder.duplicate_path) + ": key \"" + k + "\" appears twice in one object");
-    }
-    if (!ok || builder.syntax_error) {
-      // nlohmann counts the characters read: the offending one is the last.
-      const std::size_t offset = builder.error_byte == 0 ? 0 : builder.error_byte - 1;
-      // "[json.exception.parse_error.101] parse error at line 1, column 5: syntax error ...": keep what follows
-      // (nlohmann's own line and column count differently from ours).
-      std::string what = builder.error_message;
-      if (auto id_end = what.find("] "); what.rfind("[json.exception.", 0) == 0 && id_end != std::string::npos) {
-        what = what.substr(id_end + 2);
-      }
-      if (what.rfind("parse error", 0) == 0) {
-        if (auto colon = what.find(": "); colon != std::string::npos) what = what.substr(colon + 2);
-      }
-      fail_at(offset, "invalid JSON: " + what);
-    }
-    return std::move(builder.root);
-  }
+  [[noreturn]] void fail(const Path& path, const std::string& message) const { json_.fail(path, message); }
+  [[noreturn]] void fail_key(const Path& path, const std::string& message) const { json_.fail_key(path, message); }
 
   // A list of names (texts; emptiness and repeats are left to the checker).
   std::vector<std::string> names(const ojson& j, const char* name) const {
@@ -506,9 +255,7 @@ class Reader {
     }
   }
 
-  std::string_view text_;
-  const std::string& source_;
-  Locator locator_;
+  core::JsonText json_;
 };
 
 void append_list(std::string& out, const std::vector<std::string>& names) {

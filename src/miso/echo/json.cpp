@@ -1,10 +1,10 @@
 // Timeline files as JSON (the schema: format.hpp and docs/echo-format.md).
 //
-// Reading: nlohmann's SAX interface builds an ordered DOM (attributes keep
-// their order) and rejects duplicate keys; the reader then walks the DOM with
+// Reading: core::JsonText parses the text into an ordered DOM (attributes keep
+// their order; duplicate keys are rejected); the reader then walks the DOM with
 // a chain of path steps on the stack. Positions are not recorded while
-// parsing: only an error needs one, and then a small scanner walks the (valid)
-// text along the failing value's path to find its offset — a successful parse
+// parsing: only an error needs one, and then JsonText scans the (valid) text
+// along the failing value's path to find its line:column — a successful parse
 // pays nothing for line:column reporting.
 #include <algorithm>
 #include <cmath>
@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "miso/core/error.hpp"
+#include "miso/core/json_text.hpp"
 #include "miso/echo/format.hpp"
 #include "miso/echo/format_detail.hpp"
 #include "miso/echo/stn.hpp"
@@ -92,16 +93,9 @@ Layout layout_of(const World& world) {
 
 namespace {
 
-using ojson = nlohmann::ordered_json;
+using ojson = core::OrderedJson;
 
 // ------------------------------------------------------------------ positions
-
-// One step of a path from the document's root: a key of an object or an index of an array.
-struct Step {
-  std::string key;
-  std::size_t index = 0;
-  bool is_key = false;
-};
 
 // A value's place while reading: a chain of steps up to the root (the root has up == nullptr).
 struct Where {
@@ -113,207 +107,13 @@ struct Where {
   Where child(std::string_view k) const { return Where{this, k, 0, true}; }
   Where item(std::size_t i) const { return Where{this, {}, i, false}; }
 
-  std::vector<Step> steps() const {
-    std::vector<Step> out;
+  core::JsonPath steps() const {
+    core::JsonPath out;
     for (const Where* w = this; w->up != nullptr; w = w->up)
-      out.push_back(Step{std::string(w->key), w->index, w->is_key});
+      out.push_back(core::JsonStep{std::string(w->key), w->index, w->is_key});
     std::reverse(out.begin(), out.end());
     return out;
   }
-};
-
-// Finds the offset of a value (or of a key) in JSON text by its path. The text
-// is valid JSON at least up to the target: the scanner only skips values.
-class Locator {
- public:
-  explicit Locator(std::string_view text) : t_(text) {}
-
-  // at_key: the offset of the last step's key instead of its value;
-  // occurrence: which of several equal keys in the last object (from 1).
-  std::size_t find(const std::vector<Step>& steps, bool at_key, int occurrence = 1) const {
-    std::size_t p = ws(0);
-    for (std::size_t s = 0; s < steps.size(); ++s) {
-      const Step& step = steps[s];
-      const bool last = s + 1 == steps.size();
-      if (p >= t_.size()) return t_.size();
-      bool found = false;
-      if (step.is_key) {
-        if (t_[p] != '{') return p;
-        std::size_t q = ws(p + 1);
-        int seen = 0;
-        while (q < t_.size() && t_[q] == '"') {
-          const std::size_t key_end = skip_string(q);
-          const bool match = key_text(q, key_end) == step.key;
-          std::size_t v = ws(key_end);
-          if (v < t_.size() && t_[v] == ':') v = ws(v + 1);
-          if (match && ++seen == (last ? occurrence : 1)) {
-            if (last && at_key) return q;
-            p = v;
-            found = true;
-            break;
-          }
-          q = ws(skip_value(v));
-          if (q >= t_.size() || t_[q] != ',') break;
-          q = ws(q + 1);
-        }
-      } else {
-        if (t_[p] != '[') return p;
-        std::size_t q = ws(p + 1);
-        for (std::size_t i = 0; q < t_.size() && t_[q] != ']'; ++i) {
-          if (i == step.index) {
-            p = q;
-            found = true;
-            break;
-          }
-          q = ws(skip_value(q));
-          if (q >= t_.size() || t_[q] != ',') break;
-          q = ws(q + 1);
-        }
-      }
-      if (!found) return p;  // not there: point at the enclosing value
-    }
-    return p;
-  }
-
-  std::pair<int, int> line_column(std::size_t offset) const {
-    offset = std::min(offset, t_.size());
-    int line = 1;
-    std::size_t line_start = 0;
-    for (std::size_t i = 0; i < offset; ++i) {
-      if (t_[i] == '\n') {
-        ++line;
-        line_start = i + 1;
-      }
-    }
-    return {line, static_cast<int>(offset - line_start) + 1};
-  }
-
- private:
-  std::size_t ws(std::size_t p) const {
-    while (p < t_.size() && (t_[p] == ' ' || t_[p] == '\t' || t_[p] == '\n' || t_[p] == '\r')) ++p;
-    return p;
-  }
-  // p at an opening quote; returns the offset after the closing one.
-  std::size_t skip_string(std::size_t p) const {
-    ++p;
-    while (p < t_.size()) {
-      if (t_[p] == '\\') {
-        p += 2;
-      } else if (t_[p] == '"') {
-        return p + 1;
-      } else {
-        ++p;
-      }
-    }
-    return t_.size();
-  }
-  std::size_t skip_value(std::size_t p) const {
-    if (p >= t_.size()) return t_.size();
-    const char c = t_[p];
-    if (c == '"') return skip_string(p);
-    if (c == '{' || c == '[') {
-      int depth = 0;
-      while (p < t_.size()) {
-        const char d = t_[p];
-        if (d == '"') {
-          p = skip_string(p);
-          continue;
-        }
-        if (d == '{' || d == '[') ++depth;
-        if ((d == '}' || d == ']') && --depth == 0) return p + 1;
-        ++p;
-      }
-      return t_.size();
-    }
-    while (p < t_.size() && std::string_view(",]} \t\r\n").find(t_[p]) == std::string_view::npos) ++p;
-    return p;
-  }
-  std::string key_text(std::size_t begin, std::size_t end) const {
-    const std::string_view raw = t_.substr(begin, end - begin);
-    if (raw.size() >= 2 && raw.find('\\') == std::string_view::npos) return std::string(raw.substr(1, raw.size() - 2));
-    try {
-      return nlohmann::json::parse(raw).get<std::string>();
-    } catch (const nlohmann::json::exception&) {
-      return {};
-    }
-  }
-
-  std::string_view t_;
-};
-
-// ------------------------------------------------------------------ DOM
-
-// Builds an ordered DOM from SAX events, stopping at a syntax error or a
-// repeated key (nlohmann would keep the last one silently).
-class DomBuilder final : public nlohmann::json_sax<ojson> {
- public:
-  ojson root;
-  bool syntax_error = false;
-  std::size_t error_byte = 0;  // nlohmann's count of characters read, from 1
-  std::string error_message;
-  bool duplicate = false;
-  std::vector<Step> duplicate_path;  // the object's path, then the repeated key
-
-  bool null() override { return add(ojson(nullptr)); }
-  bool boolean(bool v) override { return add(ojson(v)); }
-  bool number_integer(number_integer_t v) override { return add(ojson(v)); }
-  bool number_unsigned(number_unsigned_t v) override { return add(ojson(v)); }
-  bool number_float(number_float_t v, const string_t&) override { return add(ojson(v)); }
-  bool string(string_t& v) override { return add(ojson(std::move(v))); }
-  bool binary(binary_t&) override { return false; }  // JSON text has none
-  bool start_object(std::size_t) override { return open(ojson::object()); }
-  bool key(string_t& k) override {
-    Frame& f = stack_.back();
-    if (f.value->contains(k)) {
-      duplicate = true;
-      for (std::size_t i = 1; i < stack_.size(); ++i) duplicate_path.push_back(stack_[i].step);
-      duplicate_path.push_back(Step{k, 0, true});
-      return false;
-    }
-    f.key = std::move(k);
-    return true;
-  }
-  bool end_object() override { return close(); }
-  bool start_array(std::size_t) override { return open(ojson::array()); }
-  bool end_array() override { return close(); }
-  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& ex) override {
-    syntax_error = true;
-    error_byte = position;
-    error_message = ex.what();
-    return false;
-  }
-
- private:
-  struct Frame {
-    ojson* value = nullptr;
-    std::string key;  // the member being read, for objects
-    Step step;        // how the parent reaches this value
-  };
-
-  // Where the next value goes, and the step that reaches it.
-  std::pair<ojson*, Step> slot() {
-    if (stack_.empty()) return {&root, Step{}};
-    Frame& f = stack_.back();
-    if (f.value->is_object()) return {&(*f.value)[f.key], Step{f.key, 0, true}};
-    f.value->push_back(ojson());
-    return {&f.value->back(), Step{{}, f.value->size() - 1, false}};
-  }
-  bool add(ojson v) {
-    *slot().first = std::move(v);
-    return true;
-  }
-  bool open(ojson v) {
-    auto [at, step] = slot();
-    *at = std::move(v);
-    stack_.push_back(Frame{at, {}, std::move(step)});
-    return true;
-  }
-  bool close() {
-    stack_.pop_back();
-    return true;
-  }
-
-  std::vector<Frame> stack_;  // open containers; each stays put while it is open
 };
 
 // ------------------------------------------------------------------ reading
@@ -348,10 +148,10 @@ struct IntervalNodes {
 
 class JsonReader {
  public:
-  JsonReader(std::string_view text, const std::string& source) : text_(text), source_(source), locator_(text) {}
+  JsonReader(std::string_view text, const std::string& source) : json_(text, source) {}
 
   World read() {
-    const ojson root = parse();
+    const ojson root = json_.parse();
     const Where top;
     object(root, top, "", {"echo", "unit", "nodes", "branches", "links", "constraints", "intervals", "relations"});
     if (const ojson* v = get(root, "echo")) {
@@ -377,15 +177,11 @@ class JsonReader {
  private:
   // --- errors
 
-  [[noreturn]] void fail_at(std::size_t offset, const std::string& what, const std::string& message) const {
-    const auto [line, column] = locator_.line_column(offset);
-    throw Error(Error::Kind::Format, located(source_, line, column, what.empty() ? message : what + ": " + message));
-  }
   [[noreturn]] void fail(const Where& w, const std::string& what, const std::string& message) const {
-    fail_at(locator_.find(w.steps(), false), what, message);
+    json_.fail(w.steps(), what.empty() ? message : what + ": " + message);
   }
   [[noreturn]] void fail_key(const Where& w, const std::string& what, const std::string& message) const {
-    fail_at(locator_.find(w.steps(), true), what, message);
+    json_.fail_key(w.steps(), what.empty() ? message : what + ": " + message);
   }
   // Runs f, turning the World's InvalidArgument into a Format error at w.
   template <typename F>
@@ -400,34 +196,6 @@ class JsonReader {
       }
       fail(w, what, message);
     }
-  }
-
-  ojson parse() const {
-    DomBuilder builder;
-    bool ok = false;
-    try {
-      ok = ojson::sax_parse(text_.begin(), text_.end(), &builder);
-    } catch (const nlohmann::json::exception& e) {  // defensive: nlohmann reports through parse_error
-      throw Error(Error::Kind::Format, source_ + ": invalid JSON: " + e.what());
-    }
-    if (builder.duplicate) {
-      const std::string& key = builder.duplicate_path.back().key;
-      fail_at(locator_.find(builder.duplicate_path, true, 2), "", "key \"" + key + "\" appears twice in one object");
-    }
-    if (!ok || builder.syntax_error) {
-      // nlohmann counts the characters read: the offending one is the last.
-      const std::size_t offset = builder.error_byte == 0 ? 0 : builder.error_byte - 1;
-      // "[json.exception.parse_error.101] parse error at line 1, column 5: syntax error ...": keep what follows.
-      std::string what = builder.error_message;
-      if (auto id_end = what.find("] "); what.rfind("[json.exception.", 0) == 0 && id_end != std::string::npos) {
-        what = what.substr(id_end + 2);
-      }
-      if (what.rfind("parse error", 0) == 0) {
-        if (auto colon = what.find(": "); colon != std::string::npos) what = what.substr(colon + 2);
-      }
-      fail_at(offset, "", "invalid JSON: " + what);
-    }
-    return std::move(builder.root);
   }
 
   // --- typed access
@@ -743,9 +511,7 @@ class JsonReader {
     }
   }
 
-  std::string_view text_;
-  const std::string& source_;
-  Locator locator_;
+  core::JsonText json_;
   World world_;
   std::unordered_map<std::string, NodeId> names_;
   std::vector<NodeId> by_file_;  // file order (main's list, then each branch's) -> node id

@@ -11,6 +11,7 @@
 
 #include "miso/core/error.hpp"
 #include "miso/core/file.hpp"
+#include "miso/core/json_text.hpp"
 #include "miso/profiler/span.hpp"
 #include "miso/qlogik/factor.hpp"
 
@@ -435,20 +436,8 @@ json parse(std::string_view text, const std::string& source) {
   try {
     return json::parse(text);
   } catch (const json::parse_error& e) {
-    // e.byte is 1-based: the character at which parsing stopped.
-    const std::size_t end = std::min(e.byte == 0 ? 0 : e.byte - 1, text.size());
-    int line = 1, column = 1;
-    for (std::size_t i = 0; i < end; ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        column = 1;
-      } else {
-        ++column;
-      }
-    }
-    std::string what = e.what();
-    if (auto colon = what.find(": "); colon != std::string::npos) what = what.substr(colon + 2);
-    throw Error(Error::Kind::Format, located(source, line, column, "invalid JSON: " + what));
+    const auto [line, column] = core::json_error_position(text, e.byte);
+    throw Error(Error::Kind::Format, located(source, line, column, "invalid JSON: " + core::json_error_text(e.what())));
   } catch (const json::exception& e) {  // e.g. a number out of the range of double
     throw Error(Error::Kind::Format, source + ": invalid JSON: " + e.what());
   }
