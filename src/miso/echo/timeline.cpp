@@ -553,12 +553,40 @@ struct Branch {
   BranchId parent = 0;
   Timeline timeline;
 };
+
+// Branches at stable addresses (timeline() hands out references that a fork
+// must not invalidate), indexed in two loads: unlike a deque's, which costs
+// more than the rest of an append's bookkeeping.
+class BranchList {
+ public:
+  BranchList() = default;
+  BranchList(const BranchList& other) {
+    items_.reserve(other.items_.size());
+    for (const auto& b : other.items_) items_.push_back(std::make_unique<Branch>(*b));
+  }
+  BranchList& operator=(const BranchList& other) {
+    BranchList copy(other);
+    items_.swap(copy.items_);
+    return *this;
+  }
+  BranchList(BranchList&&) noexcept = default;
+  BranchList& operator=(BranchList&&) noexcept = default;
+  ~BranchList() = default;
+
+  Branch& operator[](std::size_t i) { return *items_[i]; }
+  const Branch& operator[](std::size_t i) const { return *items_[i]; }
+  std::size_t size() const noexcept { return items_.size(); }
+  void push_back(Branch b) { items_.push_back(std::make_unique<Branch>(std::move(b))); }
+
+ private:
+  std::vector<std::unique_ptr<Branch>> items_;
+};
 }  // namespace
 
 struct World::Impl {
   std::deque<std::string> texts;  // a deque: text() hands out references
   NameMap<Symbol> symbols;
-  std::deque<Branch> branches;
+  BranchList branches;
   NameMap<BranchId> branch_index;
   // The branch each node was appended to, as runs: (first id, branch) where
   // the branch changes. Streams append to one branch at a time, so this costs
