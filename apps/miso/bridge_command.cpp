@@ -1,12 +1,18 @@
 // `miso bridge ...`: beliefs over time from the command line.
-//   filter MODEL --observations o1,o2,...    P(state_t | o_1..o_t) per step and ln P(o_1..o_T)
-//   smooth MODEL --observations ...          P(state_t | o_1..o_T) per step (forward-backward)
-//   viterbi MODEL --observations ...         the most likely state sequence
-// MODEL: a hidden Markov model in JSON (docs/bridge.md). "?" in the
-// observations stands for a step where nothing was observed.
+//   filter MODEL [TIMELINE]     P(state_t | o_1..o_t) per step and ln P(o_1..o_T)
+//   smooth MODEL [TIMELINE]     P(state_t | o_1..o_T) per step (forward-backward)
+//   viterbi MODEL [TIMELINE]    the most likely sequence of states
+//   branches MODEL TIMELINE     the posterior probability of each branch
+// MODEL: a hidden Markov model or a two-slice DBN in JSON (docs/bridge.md).
+// TIMELINE: an ECHO-PRIME file read through --mapping (which node attributes
+// observe which variables), on --branch (default main); or, instead,
+// --observations o1,o2,... ("?" = not observed; for a DBN with several observed
+// variables, steps separated by ';').
 #include <cmath>
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <string>
 
 #include <fmt/format.h>
@@ -14,8 +20,12 @@
 
 #include "command.hpp"
 #include "miso/bridge/chain.hpp"
+#include "miso/bridge/dbn.hpp"
 #include "miso/bridge/hmm.hpp"
+#include "miso/bridge/timeline.hpp"
 #include "miso/core/error.hpp"
+#include "miso/core/file.hpp"
+#include "miso/echo/format.hpp"
 
 namespace miso::app {
 
@@ -23,23 +33,78 @@ namespace {
 
 struct BridgeOptions {
   std::string model;
+  std::string timeline;
+  std::string mapping;
+  std::string branch = "main";
   std::string observations;
   bool json = false;
 };
 
-struct Loaded {
-  bridge::Hmm hmm;
+[[noreturn]] void usage(const std::string& message) { throw Error(Error::Kind::InvalidArgument, message); }
+
+// A model of either kind, as a chain and a way to turn observed steps (one
+// state or symbol per observed variable) into likelihood rows.
+struct Model {
   bridge::Chain chain;
+  std::size_t observed = 1;  // observed variables per step
+  bridge::Compile compile;
+};
+
+Model load_model(const std::string& path) {
+  Model m;
+  const std::string text = core::read_file(path);
+  if (text.find("\"dbn\"") != std::string::npos) {
+    auto dbn = std::make_shared<bridge::Dbn>(bridge::load_dbn(path));
+    m.chain = dbn->chain();
+    m.observed = dbn->observed().size();
+    m.compile = [dbn](const std::vector<std::vector<std::string>>& steps) {
+      bridge::Dbn::Observed o = dbn->observe(steps);
+      return std::make_pair(std::move(o.likelihoods), std::move(o.steps));
+    };
+    return m;
+  }
+  auto hmm = std::make_shared<bridge::Hmm>(bridge::parse_hmm_json(text, path));
+  m.chain = hmm->chain();
+  m.compile = [hmm](const std::vector<std::vector<std::string>>& steps) {
+    std::vector<std::string> symbols;
+    for (const auto& step : steps) symbols.push_back(step.empty() ? "?" : step.front());
+    return std::make_pair(hmm->likelihoods(), hmm->observations(symbols));
+  };
+  return m;
+}
+
+struct Loaded {
+  Model model;
+  std::vector<std::vector<std::string>> steps;  // what was observed, per step
+  std::vector<std::string> labels;              // a label per step (the node, or the observation)
   bridge::Likelihoods likelihoods;
   std::vector<std::uint32_t> observations;
 };
 
 Loaded load(const BridgeOptions& o) {
   Loaded l;
-  l.hmm = bridge::load_hmm(o.model);
-  l.chain = l.hmm.chain();
-  l.likelihoods = l.hmm.likelihoods();
-  l.observations = l.hmm.observations(bridge::split_observations(o.observations));
+  l.model = load_model(o.model);
+  if (!o.timeline.empty()) {
+    if (!o.observations.empty()) usage("bridge: give either TIMELINE or --observations, not both");
+    if (o.mapping.empty()) usage("bridge: a TIMELINE needs --mapping (which attributes observe which variables)");
+    const echo::World world = echo::load_world(o.timeline);
+    const auto b = world.find_branch(o.branch);
+    if (!b) usage("bridge: no branch named '" + o.branch + "' in " + o.timeline);
+    const bridge::TimelineObservations t = bridge::observations_of(world, *b, bridge::load_mapping(o.mapping));
+    l.steps = t.steps;
+    for (echo::NodeId n : t.nodes) l.labels.push_back(world.node_name(n));
+  } else {
+    if (o.observations.empty()) usage("bridge: give a TIMELINE (with --mapping) or --observations");
+    l.steps = bridge::split_steps(o.observations, l.model.observed);
+    for (const auto& step : l.steps) {
+      std::string label;
+      for (const std::string& v : step) label += (label.empty() ? "" : ",") + v;
+      l.labels.push_back(label);
+    }
+  }
+  auto [likelihoods, observations] = l.model.compile(l.steps);
+  l.likelihoods = std::move(likelihoods);
+  l.observations = std::move(observations);
   return l;
 }
 
@@ -55,14 +120,13 @@ nlohmann::json per_step(const bridge::Chain& chain, const std::vector<double>& t
   return steps;
 }
 
-void print_table(const Loaded& l, const std::vector<std::string>& symbols, const std::vector<double>& table,
-                 double log_likelihood) {
+void print_table(const Loaded& l, const std::vector<double>& table, double log_likelihood) {
   std::string header = fmt::format("{:>6} {:<12}", "step", "observed");
-  for (const std::string& s : l.chain.states) header += fmt::format(" {:>12}", s);
+  for (const std::string& s : l.model.chain.states) header += fmt::format(" {:>12}", s);
   std::cout << header << "\n";
-  const std::size_t n = l.chain.size();
+  const std::size_t n = l.model.chain.size();
   for (std::size_t t = 0; t < l.observations.size(); ++t) {
-    std::string line = fmt::format("{:>6} {:<12}", t + 1, symbols[t]);
+    std::string line = fmt::format("{:>6} {:<12}", t + 1, l.labels[t]);
     for (std::size_t i = 0; i < n; ++i) line += fmt::format(" {:>12.6f}", table[t * n + i]);
     std::cout << line << "\n";
   }
@@ -74,30 +138,30 @@ int run_filter(const BridgeOptions& o, bool smoothing) {
   double log_likelihood = 0;
   std::vector<double> table;
   if (smoothing) {
-    bridge::SmoothResult r = bridge::smooth(l.chain, l.likelihoods, l.observations);
+    bridge::SmoothResult r = bridge::smooth(l.model.chain, l.likelihoods, l.observations);
     log_likelihood = r.log_likelihood;
     table = std::move(r.smoothed);
   } else {
-    bridge::FilterResult r = bridge::filter(l.chain, l.likelihoods, l.observations);
+    bridge::FilterResult r = bridge::filter(l.model.chain, l.likelihoods, l.observations);
     log_likelihood = r.log_likelihood;
     table = std::move(r.filtered);
   }
   if (o.json) {
     std::cout << nlohmann::json({{"log_likelihood", log_likelihood},
-                                 {smoothing ? "smoothed" : "filtered", per_step(l.chain, table)}})
+                                 {smoothing ? "smoothed" : "filtered", per_step(l.model.chain, table)}})
                      .dump(2)
               << "\n";
     return kExitOk;
   }
-  print_table(l, bridge::split_observations(o.observations), table, log_likelihood);
+  print_table(l, table, log_likelihood);
   return kExitOk;
 }
 
 int run_viterbi(const BridgeOptions& o) {
   const Loaded l = load(o);
-  const bridge::ViterbiResult r = bridge::viterbi(l.chain, l.likelihoods, l.observations);
+  const bridge::ViterbiResult r = bridge::viterbi(l.model.chain, l.likelihoods, l.observations);
   std::vector<std::string> path;
-  for (std::uint32_t s : r.path) path.push_back(l.chain.states[s]);
+  for (std::uint32_t s : r.path) path.push_back(l.model.chain.states[s]);
   if (o.json) {
     std::cout << nlohmann::json({{"path", path}, {"log_probability", r.log_probability}}).dump(2) << "\n";
     return kExitOk;
@@ -106,27 +170,66 @@ int run_viterbi(const BridgeOptions& o) {
   return kExitOk;
 }
 
+int run_branches(const BridgeOptions& o) {
+  if (o.timeline.empty() || o.mapping.empty()) usage("bridge branches: needs MODEL, TIMELINE and --mapping");
+  const Model model = load_model(o.model);
+  const echo::World world = echo::load_world(o.timeline);
+  const bridge::Mapping mapping = bridge::load_mapping(o.mapping);
+  std::vector<echo::BranchId> all;
+  for (echo::BranchId b = 0; b < world.branch_count(); ++b) all.push_back(b);
+  const std::vector<bridge::BranchBelief> beliefs =
+      bridge::branch_posteriors(world, all, model.chain, mapping, model.compile);
+  if (o.json) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const bridge::BranchBelief& b : beliefs) {
+      list.push_back({{"branch", world.branch_name(b.branch)},
+                      {"posterior", b.posterior},
+                      {"log_likelihood",
+                       std::isfinite(b.log_likelihood) ? nlohmann::json(b.log_likelihood) : nlohmann::json(nullptr)},
+                      {"log_prior", b.log_prior}});
+    }
+    std::cout << nlohmann::json({{"branches", list}}).dump(2) << "\n";
+    return kExitOk;
+  }
+  std::cout << fmt::format("{:<24} {:>12} {:>16} {:>12}\n", "branch", "posterior", "log-likelihood", "log-prior");
+  for (const bridge::BranchBelief& b : beliefs) {
+    std::cout << fmt::format("{:<24} {:>12.6f} {:>16.6f} {:>12.6f}\n", world.branch_name(b.branch), b.posterior,
+                             b.log_likelihood, b.log_prior);
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 void add_bridge_commands(CLI::App& app, Action& action) {
   auto o = std::make_shared<BridgeOptions>();
-  CLI::App* b = app.add_subcommand("bridge", "QL-ECHO-Bridge: beliefs over time (hidden Markov models)");
+  CLI::App* b = app.add_subcommand("bridge", "QL-ECHO-Bridge: beliefs over time (HMMs and dynamic Bayesian networks)");
   b->require_subcommand(1);
   auto common = [o](CLI::App* c) {
-    c->add_option("MODEL", o->model, "Hidden Markov model (JSON, docs/bridge.md)")->required();
-    c->add_option("--observations", o->observations, "Observed symbols, comma-separated ('?': nothing observed)")
-        ->required();
+    c->add_option("MODEL", o->model, "Hidden Markov model or two-slice DBN (JSON, docs/bridge.md)")->required();
+    c->add_option("TIMELINE", o->timeline, "ECHO-PRIME timeline (.json or .echo), read through --mapping");
+    c->add_option("--mapping", o->mapping, "Which node attributes observe which variables (JSON)");
     c->add_flag("--json", o->json, "Print one JSON document on stdout");
   };
+  auto sequence = [o, common](CLI::App* c) {
+    common(c);
+    c->add_option("--branch", o->branch, "The timeline's branch (default main)");
+    c->add_option("--observations", o->observations,
+                  "Instead of a TIMELINE: observations, comma-separated ('?': not observed; ';' between steps "
+                  "when several variables are observed)");
+  };
   CLI::App* filter = b->add_subcommand("filter", "Belief in each state after each observation, and the log-likelihood");
-  common(filter);
+  sequence(filter);
   filter->callback([o, &action] { action = [o] { return run_filter(*o, false); }; });
   CLI::App* smooth = b->add_subcommand("smooth", "Belief in each state at each step given all observations");
-  common(smooth);
+  sequence(smooth);
   smooth->callback([o, &action] { action = [o] { return run_filter(*o, true); }; });
   CLI::App* viterbi = b->add_subcommand("viterbi", "The most likely sequence of states");
-  common(viterbi);
+  sequence(viterbi);
   viterbi->callback([o, &action] { action = [o] { return run_viterbi(*o); }; });
+  CLI::App* branches = b->add_subcommand("branches", "Posterior probability of each branch of a timeline");
+  common(branches);
+  branches->callback([o, &action] { action = [o] { return run_branches(*o); }; });
 }
 
 }  // namespace miso::app

@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
       "  miso nexus info [--json]\n"
       "  miso qlogik info|query|map|sample|learn|convert|decide FILE ... (see 'miso qlogik --help')\n"
       "  miso echo check|query|schedule|resolve FILE ... (see 'miso echo --help')\n"
-      "  miso bridge filter|smooth|viterbi MODEL --observations o1,o2,... (see 'miso bridge --help')\n"
+      "  miso bridge filter|smooth|viterbi|branches MODEL [TIMELINE --mapping M | --observations o1,o2,...]\n"
       "Exit codes: 0 ok, 1 regression or failed self-check, 2 usage error, 3 input/output error.");
 
   Action action;

@@ -1,5 +1,6 @@
 #include "workloads.hpp"
 
+#include "miso/bridge/workload.hpp"
 #include "miso/echo/workload.hpp"
 #include "miso/nexus/workload.hpp"
 #include "miso/profiler/builtin_workloads.hpp"
@@ -15,6 +16,7 @@ miso::profiler::WorkloadRegistry all_workloads() {
   miso::tmath::register_workloads(registry);
   miso::qlogik::register_workloads(registry);
   miso::echo::register_workloads(registry);
+  miso::bridge::register_workloads(registry);
   return registry;
 }
 

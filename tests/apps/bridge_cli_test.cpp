@@ -65,6 +65,43 @@ TEST_F(BridgeCli, SmoothAndViterbi) {
   EXPECT_NE(r.out.find("0.818182"), std::string::npos) << r.out;
 }
 
+// The umbrella world as a two-slice DBN gives the HMM's numbers.
+TEST_F(BridgeCli, DbnMatchesTheHmm) {
+  const std::string dbn = std::string(MISO_SOURCE_DIR) + "/data/bridge/umbrella_dbn.json";
+  CliRun r = miso("bridge filter " + dbn + " --observations yes,yes --json", dir_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  json j = json::parse(r.out);
+  const Umbrella u;
+  ASSERT_EQ(j["filtered"].size(), 2u);
+  EXPECT_NEAR(j["filtered"][1]["Rain=yes"].get<double>(), u.f2, 1e-12) << r.out;
+  EXPECT_NEAR(j["log_likelihood"].get<double>(), u.log_likelihood, 1e-12);
+  r = miso("bridge viterbi " + dbn + " --observations yes,yes,no,yes,yes --json", dir_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["path"], json::array({"Rain=yes", "Rain=yes", "Rain=no", "Rain=yes", "Rain=yes"}));
+}
+
+// Observations read from an ECHO-PRIME timeline, and the belief in each branch.
+TEST_F(BridgeCli, TimelineAndBranches) {
+  const std::string data = std::string(MISO_SOURCE_DIR) + "/data/bridge/";
+  const std::string dbn_args =
+      data + "umbrella_dbn.json " + data + "umbrella_days.json --mapping " + data + "umbrella_mapping.json";
+  CliRun r = miso("bridge filter " + dbn_args + " --json", dir_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  json j = json::parse(r.out);
+  EXPECT_GE(j["filtered"].size(), 2u);
+  r = miso("bridge branches " + dbn_args + " --json", dir_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  j = json::parse(r.out);
+  ASSERT_GE(j["branches"].size(), 2u);
+  double total = 0;
+  for (const json& b : j["branches"]) total += b["posterior"].get<double>();
+  EXPECT_NEAR(total, 1.0, 1e-12);
+  r = miso("bridge filter " + dbn_args + " --branch nope", dir_);
+  EXPECT_EQ(r.code, 2);
+  r = miso("bridge filter " + data + "umbrella_dbn.json " + data + "umbrella_days.json", dir_);  // no --mapping
+  EXPECT_EQ(r.code, 2);
+}
+
 TEST_F(BridgeCli, BadInputIsAClearError) {
   CliRun r = miso("bridge filter " + kUmbrella + " --observations umbrella,snow", dir_);
   EXPECT_EQ(r.code, 2);
@@ -77,7 +114,7 @@ TEST_F(BridgeCli, BadInputIsAClearError) {
   EXPECT_NE(r.err.find("transition"), std::string::npos) << r.err;
   r = miso("bridge filter " + (dir_ / "missing.json").string() + " --observations x", dir_);
   EXPECT_EQ(r.code, 3);
-  r = miso("bridge filter " + kUmbrella, dir_);  // --observations missing
+  r = miso("bridge filter " + kUmbrella, dir_);  // neither observations nor a timeline
   EXPECT_EQ(r.code, 2);
 }
 
