@@ -21,11 +21,13 @@
 #include "command.hpp"
 #include "miso/bridge/chain.hpp"
 #include "miso/bridge/dbn.hpp"
+#include "miso/bridge/decide.hpp"
 #include "miso/bridge/hmm.hpp"
 #include "miso/bridge/timeline.hpp"
 #include "miso/core/error.hpp"
 #include "miso/core/file.hpp"
 #include "miso/echo/format.hpp"
+#include "miso/qlogik/decision.hpp"
 
 namespace miso::app {
 
@@ -37,6 +39,8 @@ struct BridgeOptions {
   std::string mapping;
   std::string branch = "main";
   std::string observations;
+  std::string decide;  // branches: an influence diagram to act on each branch's belief
+  bool rank = false;   // branches: rank the resolutions of ECHO-PRIME's paradoxes by belief
   bool json = false;
 };
 
@@ -48,6 +52,7 @@ struct Model {
   bridge::Chain chain;
   std::size_t observed = 1;  // observed variables per step
   bridge::Compile compile;
+  bridge::HiddenStates hidden;  // each chain state as (variable, state) pairs, for decisions
 };
 
 Model load_model(const std::string& path) {
@@ -57,6 +62,7 @@ Model load_model(const std::string& path) {
     auto dbn = std::make_shared<bridge::Dbn>(bridge::load_dbn(path));
     m.chain = dbn->chain();
     m.observed = dbn->observed().size();
+    m.hidden = bridge::dbn_hidden_states(m.chain);
     m.compile = [dbn](const std::vector<std::vector<std::string>>& steps) {
       bridge::Dbn::Observed o = dbn->observe(steps);
       return std::make_pair(std::move(o.likelihoods), std::move(o.steps));
@@ -65,6 +71,7 @@ Model load_model(const std::string& path) {
   }
   auto hmm = std::make_shared<bridge::Hmm>(bridge::parse_hmm_json(text, path));
   m.chain = hmm->chain();
+  m.hidden = bridge::hmm_hidden_states(m.chain, "State");  // an HMM's hidden variable is called State
   m.compile = [hmm](const std::vector<std::vector<std::string>>& steps) {
     std::vector<std::string> symbols;
     for (const auto& step : steps) symbols.push_back(step.empty() ? "?" : step.front());
@@ -179,22 +186,90 @@ int run_branches(const BridgeOptions& o) {
   for (echo::BranchId b = 0; b < world.branch_count(); ++b) all.push_back(b);
   const std::vector<bridge::BranchBelief> beliefs =
       bridge::branch_posteriors(world, all, model.chain, mapping, model.compile);
+  std::vector<bridge::BranchDecision> decisions;
+  qlogik::InfluenceDiagram diagram;
+  if (!o.decide.empty()) {
+    diagram = qlogik::load_influence_diagram(o.decide);
+    std::vector<echo::BranchId> possible;
+    for (const bridge::BranchBelief& b : beliefs) {
+      if (b.posterior > 0) possible.push_back(b.branch);
+    }
+    decisions = bridge::branch_decisions(world, possible, model.chain, model.hidden, mapping, model.compile, diagram);
+  }
+  std::vector<bridge::RankedResolution> ranked;
+  if (o.rank) {
+    for (echo::BranchId b : all) {
+      for (bridge::RankedResolution& r : bridge::rank_resolutions(world, b, model.chain, mapping, model.compile)) {
+        ranked.push_back(std::move(r));
+      }
+    }
+  }
+  auto decision_of = [&](echo::BranchId b) -> const bridge::BranchDecision* {
+    for (const bridge::BranchDecision& d : decisions) {
+      if (d.branch == b) return &d;
+    }
+    return nullptr;
+  };
+  // A rule's chosen options by name, one per configuration of what the decision observes.
+  auto options = [&](const qlogik::DecisionRule& r) {
+    std::vector<std::string> names;
+    const auto& states = diagram.variable(diagram.id(r.decision)).states;
+    for (int c : r.choice) names.push_back(states[static_cast<std::size_t>(c)]);
+    return names;
+  };
+  auto policy_text = [&](const bridge::BranchDecision& d) {
+    std::string text;
+    for (const qlogik::DecisionRule& r : d.policy) {
+      text += (text.empty() ? "" : "; ") + r.decision + ": " + fmt::format("{}", fmt::join(options(r), "/"));
+    }
+    return text;
+  };
   if (o.json) {
     nlohmann::json list = nlohmann::json::array();
     for (const bridge::BranchBelief& b : beliefs) {
-      list.push_back({{"branch", world.branch_name(b.branch)},
-                      {"posterior", b.posterior},
-                      {"log_likelihood",
-                       std::isfinite(b.log_likelihood) ? nlohmann::json(b.log_likelihood) : nlohmann::json(nullptr)},
-                      {"log_prior", b.log_prior}});
+      nlohmann::json item = {{"branch", world.branch_name(b.branch)},
+                             {"posterior", b.posterior},
+                             {"log_likelihood", std::isfinite(b.log_likelihood) ? nlohmann::json(b.log_likelihood)
+                                                                                : nlohmann::json(nullptr)},
+                             {"log_prior", b.log_prior}};
+      if (const bridge::BranchDecision* d = decision_of(b.branch)) {
+        item["expected_utility"] = d->expected_utility;
+        nlohmann::json policy = nlohmann::json::object();
+        for (const qlogik::DecisionRule& r : d->policy) policy[r.decision] = options(r);
+        item["policy"] = policy;
+      }
+      list.push_back(std::move(item));
     }
-    std::cout << nlohmann::json({{"branches", list}}).dump(2) << "\n";
+    nlohmann::json out = {{"branches", list}};
+    if (o.rank) {
+      nlohmann::json rs = nlohmann::json::array();
+      for (const bridge::RankedResolution& r : ranked) {
+        nlohmann::json alts = nlohmann::json::array();
+        for (const bridge::RankedAlternative& a : r.alternatives) {
+          alts.push_back({{"without", a.left_out_name}, {"posterior", a.posterior}});
+        }
+        rs.push_back({{"kind", echo::to_string(r.kind)}, {"paradox", r.paradox}, {"alternatives", alts}});
+      }
+      out["resolutions"] = rs;
+    }
+    std::cout << out.dump(2) << "\n";
     return kExitOk;
   }
-  std::cout << fmt::format("{:<24} {:>12} {:>16} {:>12}\n", "branch", "posterior", "log-likelihood", "log-prior");
+  std::cout << fmt::format("{:<24} {:>12} {:>16} {:>12}{}\n", "branch", "posterior", "log-likelihood", "log-prior",
+                           decisions.empty() ? "" : "   expected utility, policy");
   for (const bridge::BranchBelief& b : beliefs) {
-    std::cout << fmt::format("{:<24} {:>12.6f} {:>16.6f} {:>12.6f}\n", world.branch_name(b.branch), b.posterior,
-                             b.log_likelihood, b.log_prior);
+    std::string tail;
+    if (const bridge::BranchDecision* d = decision_of(b.branch)) {
+      tail = fmt::format("   {:.6g}, {}", d->expected_utility, policy_text(*d));
+    }
+    std::cout << fmt::format("{:<24} {:>12.6f} {:>16.6f} {:>12.6f}{}\n", world.branch_name(b.branch), b.posterior,
+                             b.log_likelihood, b.log_prior, tail);
+  }
+  for (const bridge::RankedResolution& r : ranked) {
+    std::cout << fmt::format("\n[{}] {}\n", echo::to_string(r.kind), r.paradox);
+    for (const bridge::RankedAlternative& a : r.alternatives) {
+      std::cout << fmt::format("  without {:<20} posterior {:.6f}\n", a.left_out_name, a.posterior);
+    }
   }
   return kExitOk;
 }
@@ -229,6 +304,10 @@ void add_bridge_commands(CLI::App& app, Action& action) {
   viterbi->callback([o, &action] { action = [o] { return run_viterbi(*o); }; });
   CLI::App* branches = b->add_subcommand("branches", "Posterior probability of each branch of a timeline");
   common(branches);
+  branches->add_option(
+      "--decide", o->decide,
+      "Influence diagram (Q-Logik JSON) to act on each branch's final belief: expected utility, policy");
+  branches->add_flag("--rank", o->rank, "Rank the alternatives of ECHO-PRIME's fork resolutions by posterior");
   branches->callback([o, &action] { action = [o] { return run_branches(*o); }; });
 }
 

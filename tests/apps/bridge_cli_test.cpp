@@ -96,6 +96,19 @@ TEST_F(BridgeCli, TimelineAndBranches) {
   double total = 0;
   for (const json& b : j["branches"]) total += b["posterior"].get<double>();
   EXPECT_NEAR(total, 1.0, 1e-12);
+  // Acting on each branch's belief: the umbrella decision (take: 70 rain / 20 dry; leave: 0 / 100).
+  r = miso("bridge branches " + dbn_args + " --decide " + data + "umbrella_decision.json --rank --json", dir_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  j = json::parse(r.out);
+  for (const json& b : j["branches"]) {
+    if (b["posterior"].get<double>() == 0) continue;
+    ASSERT_TRUE(b.contains("expected_utility")) << b.dump();
+    const double eu = b["expected_utility"].get<double>();
+    EXPECT_GE(eu, 20.0);  // at worst the better of two actions under any belief
+    EXPECT_LE(eu, 100.0);
+    ASSERT_EQ(b["policy"]["TakeUmbrella"].size(), 1u);
+  }
+  EXPECT_TRUE(j["resolutions"].empty());  // the days timeline has no paradox
   r = miso("bridge filter " + dbn_args + " --branch nope", dir_);
   EXPECT_EQ(r.code, 2);
   r = miso("bridge filter " + data + "umbrella_dbn.json " + data + "umbrella_days.json", dir_);  // no --mapping
