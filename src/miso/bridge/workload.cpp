@@ -6,8 +6,10 @@
 #include <span>
 #include <string>
 
+#include "miso/bridge/timeline.hpp"
 #include "miso/core/error.hpp"
 #include "miso/core/hash.hpp"
+#include "miso/echo/timeline.hpp"
 #include "miso/profiler/data_file.hpp"
 #include "miso/profiler/span.hpp"
 
@@ -20,7 +22,8 @@ constexpr const char* kKind = "symbols";  // at most 8 characters
 constexpr std::size_t kStates = 16;
 constexpr std::size_t kSymbols = 32;
 constexpr std::size_t kViterbiSteps = 1'000'000;
-constexpr std::size_t kReferenceSteps = 200'000;  // the log-space reference costs 256 exp() per step
+constexpr std::size_t kReferenceSteps = 200'000;   // the log-space reference costs 256 exp() per step
+constexpr std::size_t kTimelineSteps = 100'000;  // the ECHO-PRIME part: nodes of a timeline
 
 // A row of n positive probabilities summing to 1, with one heavier entry so
 // the chain has structure.
@@ -149,6 +152,34 @@ void FilterWorkload::run(const profiler::WorkloadContext& /*ctx*/) {
   const ViterbiResult path = viterbi(chain, likelihoods, head);
   const double head_ll = log_likelihood(chain, likelihoods, head);
 
+  // The same observations as an ECHO-PRIME timeline: one node per step whose
+  // "seen" attribute names the symbol, read back through a mapping.
+  const std::size_t on_timeline = std::min(kTimelineSteps, observations_.size());
+  double timeline_ll = 0, direct_ll = 0;
+  {
+    MISO_PROFILE_SCOPE("bridge.workload.timeline");
+    echo::World world;
+    const echo::Symbol seen = world.intern("seen"), day = world.intern("day");
+    std::vector<echo::Symbol> symbol_text;
+    for (const std::string& name : hmm_.symbols) symbol_text.push_back(world.intern(name));
+    for (std::size_t t = 0; t < on_timeline; ++t) {
+      const echo::Attribute a{seen, echo::Value::text_of(symbol_text[observations_[t]])};
+      echo::NodeSpec spec;
+      spec.time = static_cast<echo::Tick>(t);
+      spec.type = day;
+      spec.attributes = std::span<const echo::Attribute>(&a, 1);
+      world.append(world.main(), spec);
+    }
+    Mapping mapping;
+    mapping.maps.push_back({"seen", "State", {}});
+    const TimelineObservations steps = observations_of(world, world.main(), mapping);
+    std::vector<std::string> names;
+    names.reserve(steps.steps.size());
+    for (const auto& step : steps.steps) names.push_back(step.front());
+    timeline_ll = log_likelihood(chain, likelihoods, hmm_.observations(names));
+    direct_ll = log_likelihood(chain, likelihoods, std::span<const std::uint32_t>(observations_.data(), on_timeline));
+  }
+
   double reference = 0;
   {
     MISO_PROFILE_SCOPE("bridge.workload.reference");
@@ -168,6 +199,7 @@ void FilterWorkload::run(const profiler::WorkloadContext& /*ctx*/) {
                 " vs reference " + std::to_string(reference) + ";";
   }
   if (!(std::abs(smoothed_ll - ll) <= tolerance)) problems += " smoothing's log-likelihood differs;";
+  if (timeline_ll != direct_ll) problems += " the timeline's observations give another log-likelihood;";
   if (last_smoothed.size() != last_filtered.size() || belief_gap > 1e-9) problems += " last smoothed != filtered;";
   if (!(path.log_probability <= head_ll + 1e-9 * std::max(1.0, std::abs(head_ll)))) {
     problems += " Viterbi path more probable than all paths together;";
@@ -177,7 +209,8 @@ void FilterWorkload::run(const profiler::WorkloadContext& /*ctx*/) {
                          std::to_string(kStates) + "-state HMM (ln P = " + std::to_string(ll) + "; over the first " +
                          std::to_string(checked) +
                          " steps equal to a log-space forward pass within 1e-9), Viterbi over " +
-                         std::to_string(prefix) + " steps"};
+                         std::to_string(prefix) + " steps; " + std::to_string(on_timeline) +
+                         " steps read back from an ECHO-PRIME timeline give the same log-likelihood"};
   } else {
     result_ = {false, std::string(kName) + ":" + problems};
   }
