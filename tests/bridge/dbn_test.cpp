@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "../error_of.hpp"
+#include "bridge_test_support.hpp"
 #include "miso/bridge/hmm.hpp"
 #include "miso/core/error.hpp"
 #include "miso/core/file.hpp"
@@ -24,6 +25,9 @@
 namespace miso::bridge {
 namespace {
 
+using testing::contains;
+using testing::data_path;
+
 using qlogik::Network;
 using qlogik::VarId;
 
@@ -31,10 +35,6 @@ template <typename F>
 std::string error_of(F&& f, Error::Kind kind) {
   return miso::testing::error_of(std::forward<F>(f), kind);
 }
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-std::string data_path(const std::string& file) { return std::string(MISO_SOURCE_DIR) + "/data/bridge/" + file; }
 
 // Sets P(child | parents) by names.
 void cpt(Network& net, const std::string& child, const std::vector<std::string>& parents, std::vector<double> table) {
@@ -45,15 +45,7 @@ void cpt(Network& net, const std::string& child, const std::vector<std::string>&
 
 // ---------------------------------------------------------------- umbrella
 
-Hmm umbrella_hmm() {
-  Hmm h;
-  h.states = {"rain", "dry"};
-  h.symbols = {"umbrella", "none"};
-  h.initial = {0.5, 0.5};
-  h.transition = {0.7, 0.3, 0.3, 0.7};
-  h.emission = {0.9, 0.1, 0.2, 0.8};
-  return h;
-}
+Hmm umbrella_hmm() { return testing::umbrella(); }
 
 const std::vector<double> kUmbrellaEmission = {0.9, 0.1, 0.2, 0.8};
 

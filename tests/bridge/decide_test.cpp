@@ -17,11 +17,15 @@
 #include <vector>
 
 #include "../error_of.hpp"
+#include "bridge_test_support.hpp"
 #include "miso/bridge/hmm.hpp"
 #include "miso/core/error.hpp"
 
 namespace miso::bridge {
 namespace {
+
+using testing::contains;
+using testing::data_path;
 
 using echo::Attribute;
 using echo::BranchId;
@@ -33,20 +37,8 @@ std::string error_of(const std::function<void()>& f) {
   return miso::testing::error_of(f, Error::Kind::InvalidArgument);
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-std::string data_path(const std::string& file) { return std::string(MISO_SOURCE_DIR) + "/data/bridge/" + file; }
-
 // The umbrella world with the diagram's Rain states as its states.
-Hmm umbrella() {
-  Hmm h;
-  h.states = {"yes", "no"};
-  h.symbols = {"umbrella", "none"};
-  h.initial = {0.5, 0.5};
-  h.transition = {0.7, 0.3, 0.3, 0.7};
-  h.emission = {0.9, 0.1, 0.2, 0.8};
-  return h;
-}
+Hmm umbrella() { return testing::umbrella({"yes", "no"}, {"umbrella", "none"}); }
 
 Mapping carries_mapping() {
   Mapping m;

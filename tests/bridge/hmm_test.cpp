@@ -16,30 +16,22 @@
 #include <vector>
 
 #include "../error_of.hpp"
+#include "bridge_test_support.hpp"
 #include "miso/core/error.hpp"
 #include "miso/core/file.hpp"
 
 namespace miso::bridge {
 namespace {
 
+using testing::contains;
+using testing::data_path;
+
 template <typename F>
 std::string error_of(F&& f, Error::Kind kind) {
   return miso::testing::error_of(std::forward<F>(f), kind);
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-std::string data_path(const std::string& file) { return std::string(MISO_SOURCE_DIR) + "/data/bridge/" + file; }
-
-Hmm umbrella() {
-  Hmm h;
-  h.states = {"rain", "dry"};
-  h.symbols = {"umbrella", "none"};
-  h.initial = {0.5, 0.5};
-  h.transition = {0.7, 0.3, 0.3, 0.7};
-  h.emission = {0.9, 0.1, 0.2, 0.8};
-  return h;
-}
+Hmm umbrella() { return testing::umbrella(); }
 
 void expect_same(const Hmm& a, const Hmm& b) {
   EXPECT_EQ(a.states, b.states);

@@ -15,12 +15,16 @@
 #include <vector>
 
 #include "../error_of.hpp"
+#include "bridge_test_support.hpp"
 #include "miso/bridge/hmm.hpp"
 #include "miso/core/error.hpp"
 #include "miso/echo/format.hpp"
 
 namespace miso::bridge {
 namespace {
+
+using testing::contains;
+using testing::data_path;
 
 using echo::Attribute;
 using echo::BranchId;
@@ -33,20 +37,8 @@ std::string error_of(F&& f, Error::Kind kind) {
   return miso::testing::error_of(std::forward<F>(f), kind);
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-std::string data_path(const std::string& file) { return std::string(MISO_SOURCE_DIR) + "/data/bridge/" + file; }
-
 // The umbrella world with the mapping's state names as symbols.
-Hmm umbrella() {
-  Hmm h;
-  h.states = {"rain", "dry"};
-  h.symbols = {"yes", "no"};
-  h.initial = {0.5, 0.5};
-  h.transition = {0.7, 0.3, 0.3, 0.7};
-  h.emission = {0.9, 0.1, 0.2, 0.8};
-  return h;
-}
+Hmm umbrella() { return testing::umbrella({"rain", "dry"}, {"yes", "no"}); }
 
 // Rain forever, and rain always brings the umbrella: "no" is impossible.
 Hmm always_rain() {

@@ -142,19 +142,7 @@ Issue first_issue(const Hmm& hmm) {
 
 // ------------------------------------------------------------------ reading
 
-const char* kind_name(const ojson& j) {
-  switch (j.type()) {
-    case ojson::value_t::null: return "null";
-    case ojson::value_t::boolean: return "a boolean";
-    case ojson::value_t::number_integer:
-    case ojson::value_t::number_unsigned:
-    case ojson::value_t::number_float: return "a number";
-    case ojson::value_t::string: return "a text";
-    case ojson::value_t::array: return "a list";
-    case ojson::value_t::object: return "an object";
-    default: return "something else";
-  }
-}
+using core::json_kind_name;
 
 class Reader {
  public:
@@ -163,7 +151,7 @@ class Reader {
   Hmm read() {
     const ojson root = json_.parse(core::JsonText::RepeatedKey::WithPath);
     if (!root.is_object()) {
-      fail({}, std::string("expected an object {\"hmm\": {...}}, found ") + kind_name(root));
+      fail({}, std::string("expected an object {\"hmm\": {...}}, found ") + json_kind_name(root));
     }
     for (auto it = root.begin(); it != root.end(); ++it) {
       if (it.key() != "hmm") {
@@ -174,7 +162,7 @@ class Reader {
     if (top == root.end()) fail({}, "missing \"hmm\" (the file must be {\"hmm\": {...}})");
     const ojson& h = *top;
     const Path at_hmm{key("hmm")};
-    if (!h.is_object()) fail(at_hmm, std::string("hmm: expected an object, found ") + kind_name(h));
+    if (!h.is_object()) fail(at_hmm, std::string("hmm: expected an object, found ") + json_kind_name(h));
     static constexpr std::array<const char*, 5> kFields = {"states", "symbols", "initial", "transition", "emission"};
     for (auto it = h.begin(); it != h.end(); ++it) {
       if (std::find_if(kFields.begin(), kFields.end(), [&](const char* f) { return it.key() == f; }) == kFields.end()) {
@@ -206,13 +194,13 @@ class Reader {
   // A list of names (texts; emptiness and repeats are left to the checker).
   std::vector<std::string> names(const ojson& j, const char* name) const {
     const Path at = field(name);
-    if (!j.is_array()) fail(at, path_text(at) + ": expected a list of names, found " + kind_name(j));
+    if (!j.is_array()) fail(at, path_text(at) + ": expected a list of names, found " + json_kind_name(j));
     std::vector<std::string> out;
     out.reserve(j.size());
     for (std::size_t i = 0; i < j.size(); ++i) {
       if (!j[i].is_string()) {
         const Path ai = field(name, i);
-        fail(ai, path_text(ai) + ": a name must be a text, found " + kind_name(j[i]));
+        fail(ai, path_text(ai) + ": a name must be a text, found " + json_kind_name(j[i]));
       }
       out.push_back(j[i].get<std::string>());
     }
@@ -221,7 +209,7 @@ class Reader {
 
   // A list of exactly n numbers (values are left to the checker).
   std::vector<double> numbers(const ojson& j, const Path& at, std::size_t n, const char* per) const {
-    if (!j.is_array()) fail(at, path_text(at) + ": expected a list of numbers, found " + kind_name(j));
+    if (!j.is_array()) fail(at, path_text(at) + ": expected a list of numbers, found " + json_kind_name(j));
     if (j.size() != n) {
       fail(at, path_text(at) + ": has " + std::to_string(j.size()) + " entries, expected " + std::to_string(n) + " (" +
                    per + ")");
@@ -231,7 +219,7 @@ class Reader {
       if (!j[i].is_number()) {
         Path ai = at;
         ai.push_back(item(i));
-        fail(ai, path_text(ai) + ": a probability must be a number, found " + kind_name(j[i]));
+        fail(ai, path_text(ai) + ": a probability must be a number, found " + json_kind_name(j[i]));
       }
       out[i] = j[i].get<double>();
     }
@@ -242,7 +230,7 @@ class Reader {
   void matrix(const ojson& j, const char* name, std::size_t rows, std::size_t columns, const char* column_kind,
               std::vector<double>& out) const {
     const Path at = field(name);
-    if (!j.is_array()) fail(at, path_text(at) + ": expected a list of rows, found " + kind_name(j));
+    if (!j.is_array()) fail(at, path_text(at) + ": expected a list of rows, found " + json_kind_name(j));
     if (j.size() != rows) {
       fail(at, path_text(at) + ": has " + std::to_string(j.size()) + " rows, expected " + std::to_string(rows) +
                    " (one per state)");

@@ -44,19 +44,7 @@ std::string number_text(double x) {
   return std::string(buf.data(), end);
 }
 
-const char* kind_name(const ojson& j) {
-  switch (j.type()) {
-    case ojson::value_t::null: return "null";
-    case ojson::value_t::boolean: return "a boolean";
-    case ojson::value_t::number_integer:
-    case ojson::value_t::number_unsigned:
-    case ojson::value_t::number_float: return "a number";
-    case ojson::value_t::string: return "a text";
-    case ojson::value_t::array: return "a list";
-    case ojson::value_t::object: return "an object";
-    default: return "something else";
-  }
-}
+using core::json_kind_name;
 
 Path entry_path(std::size_t i) { return {core::json_key("mapping"), core::json_item(i)}; }
 Path entry_path(std::size_t i, const std::string& k) {
@@ -70,7 +58,7 @@ class MappingReader {
   Mapping read() const {
     const ojson root = json_.parse(core::JsonText::RepeatedKey::WithPath);
     if (!root.is_object())
-      json_.fail({}, std::string("expected an object {\"mapping\": [...]}, found ") + kind_name(root));
+      json_.fail({}, std::string("expected an object {\"mapping\": [...]}, found ") + json_kind_name(root));
     for (auto it = root.begin(); it != root.end(); ++it) {
       if (it.key() != "mapping") {
         json_.fail_key({core::json_key(it.key())},
@@ -80,7 +68,7 @@ class MappingReader {
     const auto list = root.find("mapping");
     if (list == root.end()) json_.fail({}, "missing \"mapping\" (the file must be {\"mapping\": [...]})");
     const Path at_list{core::json_key("mapping")};
-    if (!list->is_array()) json_.fail(at_list, std::string("mapping: expected a list, found ") + kind_name(*list));
+    if (!list->is_array()) json_.fail(at_list, std::string("mapping: expected a list, found ") + json_kind_name(*list));
     if (list->empty()) json_.fail(at_list, "mapping: the list must map at least one attribute");
 
     Mapping mapping;
@@ -110,7 +98,7 @@ class MappingReader {
   AttributeMap entry(const ojson& e, std::size_t i) const {
     if (!e.is_object()) {
       json_.fail(entry_path(i),
-                 where(i) + ": expected an object {\"attribute\": ..., \"variable\": ...}, found " + kind_name(e));
+                 where(i) + ": expected an object {\"attribute\": ..., \"variable\": ...}, found " + json_kind_name(e));
     }
     for (auto it = e.begin(); it != e.end(); ++it) {
       if (it.key() != "attribute" && it.key() != "variable" && it.key() != "values") {
@@ -124,8 +112,8 @@ class MappingReader {
     if (const auto values = e.find("values"); values != e.end()) {
       const Path at = entry_path(i, "values");
       if (!values->is_object()) {
-        json_.fail(at,
-                   where(i) + ": \"values\" must be an object {attribute value: state}, found " + kind_name(*values));
+        json_.fail(
+            at, where(i) + ": \"values\" must be an object {attribute value: state}, found " + json_kind_name(*values));
       }
       map.values.reserve(values->size());
       for (auto it = values->begin(); it != values->end(); ++it) {  // repeated keys: parse() rejected them
@@ -133,7 +121,7 @@ class MappingReader {
           Path vp = at;
           vp.push_back(core::json_key(it.key()));
           json_.fail(vp, where(i) + ": values[\"" + it.key() + "\"] must be a state name (a text), found " +
-                             kind_name(it.value()));
+                             json_kind_name(it.value()));
         }
         std::string state = it.value().get<std::string>();
         if (state.empty()) {
@@ -152,7 +140,7 @@ class MappingReader {
     const auto it = e.find(field);
     if (it == e.end()) json_.fail(entry_path(i), where(i) + ": missing \"" + field + "\"");
     if (!it->is_string()) {
-      json_.fail(entry_path(i, field), where(i) + ": \"" + field + "\" must be a text, found " + kind_name(*it));
+      json_.fail(entry_path(i, field), where(i) + ": \"" + field + "\" must be a text, found " + json_kind_name(*it));
     }
     std::string out = it->get<std::string>();
     if (out.empty()) json_.fail(entry_path(i, field), where(i) + ": \"" + field + "\" must not be empty");

@@ -22,8 +22,8 @@ constexpr const char* kKind = "symbols";  // at most 8 characters
 constexpr std::size_t kStates = 16;
 constexpr std::size_t kSymbols = 32;
 constexpr std::size_t kViterbiSteps = 1'000'000;
-constexpr std::size_t kReferenceSteps = 200'000;   // the log-space reference costs 256 exp() per step
-constexpr std::size_t kTimelineSteps = 100'000;  // the ECHO-PRIME part: nodes of a timeline
+constexpr std::size_t kReferenceSteps = 200'000;  // the log-space reference costs 256 exp() per step
+constexpr std::size_t kTimelineSteps = 100'000;   // the ECHO-PRIME part: nodes of a timeline
 
 // A row of n positive probabilities summing to 1, with one heavier entry so
 // the chain has structure.

@@ -270,4 +270,18 @@ void JsonText::fail_key(const JsonPath& path, const std::string& message) const 
   fail_at(json_offset(text_, path, true), message);
 }
 
+const char* json_kind_name(const OrderedJson& j) noexcept {
+  switch (j.type()) {
+    case OrderedJson::value_t::null: return "null";
+    case OrderedJson::value_t::boolean: return "a boolean";
+    case OrderedJson::value_t::number_integer:
+    case OrderedJson::value_t::number_unsigned:
+    case OrderedJson::value_t::number_float: return "a number";
+    case OrderedJson::value_t::string: return "a text";
+    case OrderedJson::value_t::array: return "a list";
+    case OrderedJson::value_t::object: return "an object";
+    default: return "something else";
+  }
+}
+
 }  // namespace miso::core

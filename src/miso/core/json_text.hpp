@@ -19,6 +19,10 @@ namespace miso::core {
 
 using OrderedJson = nlohmann::ordered_json;
 
+// What a value is, for messages: "a number", "a text", "a list", "an object",
+// "a boolean", "null".
+const char* json_kind_name(const OrderedJson& j) noexcept;
+
 // One step of a path from the document's root: a key of an object or an index of an array.
 struct JsonStep {
   std::string key;

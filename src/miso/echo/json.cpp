@@ -118,19 +118,7 @@ struct Where {
 
 // ------------------------------------------------------------------ reading
 
-const char* kind_name(const ojson& j) {
-  switch (j.type()) {
-    case ojson::value_t::null: return "null";
-    case ojson::value_t::boolean: return "a boolean";
-    case ojson::value_t::number_integer:
-    case ojson::value_t::number_unsigned: return "an integer";
-    case ojson::value_t::number_float: return "a number";
-    case ojson::value_t::string: return "a text";
-    case ojson::value_t::array: return "a list";
-    case ojson::value_t::object: return "an object";
-    default: return "something else";
-  }
-}
+using core::json_kind_name;
 
 struct FileNode {
   std::string name;
@@ -206,7 +194,7 @@ class JsonReader {
   }
   void object(const ojson& j, const Where& w, const std::string& what,
               std::initializer_list<std::string_view> allowed) const {
-    if (!j.is_object()) fail(w, what, std::string("expected an object, found ") + kind_name(j));
+    if (!j.is_object()) fail(w, what, std::string("expected an object, found ") + json_kind_name(j));
     for (auto it = j.begin(); it != j.end(); ++it) {
       if (std::find(allowed.begin(), allowed.end(), it.key()) != allowed.end()) continue;
       std::string known;
@@ -216,7 +204,7 @@ class JsonReader {
   }
   const ojson& list(const ojson& j, const Where& w, const std::string& what, std::string_view field) const {
     if (!j.is_array()) {
-      fail(w, what, "\"" + std::string(field) + "\" must be a list, found " + kind_name(j));
+      fail(w, what, "\"" + std::string(field) + "\" must be a list, found " + json_kind_name(j));
     }
     return j;
   }
@@ -229,7 +217,7 @@ class JsonReader {
         fail(w, what, f + " is out of range (at most " + std::to_string(hi) + ")");
       return static_cast<Tick>(u);
     }
-    if (!j.is_number_integer()) fail(w, what, f + " must be an integer, found " + kind_name(j));
+    if (!j.is_number_integer()) fail(w, what, f + " must be an integer, found " + json_kind_name(j));
     const auto v = j.get<std::int64_t>();
     if (v < lo || v > hi) {
       fail(w, what, f + " is out of range (" + std::to_string(lo) + " to " + std::to_string(hi) + ")");
@@ -237,11 +225,11 @@ class JsonReader {
     return v;
   }
   double number(const ojson& j, const Where& w, const std::string& what, std::string_view field) const {
-    if (!j.is_number()) fail(w, what, "\"" + std::string(field) + "\" must be a number, found " + kind_name(j));
+    if (!j.is_number()) fail(w, what, "\"" + std::string(field) + "\" must be a number, found " + json_kind_name(j));
     return j.get<double>();
   }
   std::string string(const ojson& j, const Where& w, const std::string& what, std::string_view field) const {
-    if (!j.is_string()) fail(w, what, "\"" + std::string(field) + "\" must be a text, found " + kind_name(j));
+    if (!j.is_string()) fail(w, what, "\"" + std::string(field) + "\" must be a text, found " + json_kind_name(j));
     return j.get<std::string>();
   }
   // A name: a non-empty text, or an integer (its decimal text).
@@ -249,7 +237,7 @@ class JsonReader {
     if (j.is_number_unsigned()) return std::to_string(j.get<std::uint64_t>());
     if (j.is_number_integer()) return std::to_string(j.get<std::int64_t>());
     if (!j.is_string()) {
-      fail(w, what, "\"" + std::string(field) + "\" must be a text or an integer, found " + kind_name(j));
+      fail(w, what, "\"" + std::string(field) + "\" must be a text or an integer, found " + json_kind_name(j));
     }
     std::string s = j.get<std::string>();
     if (s.empty()) fail(w, what, "\"" + std::string(field) + "\" must not be empty");
@@ -314,7 +302,8 @@ class JsonReader {
       }
       if (const ojson* v = get(n, "attributes")) {
         const Where wa = wi.child("attributes");
-        if (!v->is_object()) fail(wa, what, std::string("\"attributes\" must be an object, found ") + kind_name(*v));
+        if (!v->is_object())
+          fail(wa, what, std::string("\"attributes\" must be an object, found ") + json_kind_name(*v));
         for (auto it = v->begin(); it != v->end(); ++it) {
           const Where wk = wa.child(it.key());
           if (it.key().empty()) fail_key(wk, what, "an attribute needs a non-empty key");
@@ -325,7 +314,7 @@ class JsonReader {
           } else if (it->is_string()) {
             a.value = Value::text_of(world_.intern(it->get<std::string>()));
           } else {
-            fail(wk, what, "attribute \"" + it.key() + "\" must be a number or a text, found " + kind_name(*it));
+            fail(wk, what, "attribute \"" + it.key() + "\" must be a number or a text, found " + json_kind_name(*it));
           }
           fn.attributes.push_back(a);
         }
