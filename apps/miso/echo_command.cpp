@@ -101,7 +101,8 @@ int run_query(const EchoOptions& o) {
   }
   std::cout << fmt::format("at {} {} on {}:\n  holds: {}\n  nodes{}: {}\n", o.at, w.unit(), o.branch,
                            fluents.empty() ? "(nothing)" : fmt::format("{}", fmt::join(fluents, ", ")),
-                           until == o.at ? std::string() : fmt::format(" until {}", until), nodes.empty() ? "(none)" : fmt::format("{}", fmt::join(nodes, ", ")));
+                           until == o.at ? std::string() : fmt::format(" until {}", until),
+                           nodes.empty() ? "(none)" : fmt::format("{}", fmt::join(nodes, ", ")));
   return kExitOk;
 }
 

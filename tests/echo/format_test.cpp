@@ -15,11 +15,11 @@
 #include <utility>
 #include <vector>
 
+#include "../error_of.hpp"
 #include "miso/core/error.hpp"
 #include "miso/core/file.hpp"
 #include "miso/core/hash.hpp"
 #include "miso/echo/paradox.hpp"
-#include "../error_of.hpp"
 
 namespace miso::echo {
 namespace {

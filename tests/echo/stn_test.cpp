@@ -9,8 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "miso/core/error.hpp"
 #include "../error_of.hpp"
+#include "miso/core/error.hpp"
 
 namespace miso::echo {
 namespace {

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "miso/core/error.hpp"
 #include "../error_of.hpp"
+#include "miso/core/error.hpp"
 
 namespace miso::echo {
 namespace {

@@ -16,9 +16,9 @@
 #include <utility>
 #include <vector>
 
+#include "../error_of.hpp"
 #include "miso/core/error.hpp"
 #include "miso/core/file.hpp"
-#include "../error_of.hpp"
 
 namespace miso::qlogik {
 namespace {

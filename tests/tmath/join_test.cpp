@@ -6,9 +6,9 @@
 #include <utility>
 #include <vector>
 
+#include "../error_of.hpp"
 #include "miso/core/error.hpp"
 #include "miso/tmath/ops.hpp"
-#include "../error_of.hpp"
 
 namespace miso::tmath {
 namespace {

@@ -13,11 +13,11 @@
 #include <utility>
 #include <vector>
 
+#include "../error_of.hpp"
 #include "../profiler/test_dir.hpp"
 #include "miso/core/error.hpp"
 #include "miso/core/file.hpp"
 #include "miso/tmath/ops.hpp"
-#include "../error_of.hpp"
 
 namespace miso::tmath {
 namespace {

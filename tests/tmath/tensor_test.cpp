@@ -4,8 +4,8 @@
 
 #include <cmath>
 
-#include "miso/core/error.hpp"
 #include "../error_of.hpp"
+#include "miso/core/error.hpp"
 
 namespace miso::tmath {
 namespace {

@@ -29,8 +29,8 @@ namespace miso::bridge {
 
 struct BranchDecision {
   echo::BranchId branch = 0;
-  std::vector<double> belief;           // P(hidden state | the branch's observations) at its last step (chain states)
-  double expected_utility = 0;          // the diagram's maximum expected utility with that belief
+  std::vector<double> belief;   // P(hidden state | the branch's observations) at its last step (chain states)
+  double expected_utility = 0;  // the diagram's maximum expected utility with that belief
   std::vector<qlogik::DecisionRule> policy;
 };
 
@@ -49,15 +49,15 @@ HiddenStates hmm_hidden_states(const Chain& chain, const std::string& name);
 HiddenStates dbn_hidden_states(const Chain& chain);
 
 struct RankedAlternative {
-  std::string description;   // the fork proposal's description
+  std::string description;  // the fork proposal's description
   echo::NodeId left_out = echo::kNoNode;
   std::string left_out_name;
-  double posterior = 0;      // among the alternatives of that proposal
+  double posterior = 0;  // among the alternatives of that proposal
   double log_likelihood = 0;
 };
 struct RankedResolution {
   echo::Paradox::Kind kind = echo::Paradox::Kind::Contradiction;
-  std::string paradox;  // the paradox's message
+  std::string paradox;                          // the paradox's message
   std::vector<RankedAlternative> alternatives;  // most probable first
 };
 // For each fork proposal of branch b (echo::propose), its alternatives ranked.

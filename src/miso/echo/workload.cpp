@@ -21,7 +21,7 @@ namespace miso::echo {
 namespace {
 
 constexpr const char* kName = "echo.stream";
-constexpr const char* kKind = "events";  // at most 8 characters (data_file.hpp)
+constexpr const char* kKind = "events";      // at most 8 characters (data_file.hpp)
 constexpr std::uint64_t kBytesPerNode = 40;  // a node record of the binary format, roughly
 constexpr int kTypes = 8;
 constexpr int kFluents = 4;

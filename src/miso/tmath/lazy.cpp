@@ -331,8 +331,7 @@ struct Registers {
 template <typename C>
 const C* run_block(const Plan& plan, Registers<C>& regs, const std::vector<const Node*>& leaves,
                    const std::vector<std::byte*>& ptrs, const std::vector<std::int64_t>& inner, std::size_t first_leaf,
-                   std::int64_t off, std::int64_t m, C* out = nullptr,
-                   vmath::Store store = vmath::Store::Cached) {
+                   std::int64_t off, std::int64_t m, C* out = nullptr, vmath::Store store = vmath::Store::Cached) {
   const Instr* last = &plan.code.back();
   for (const Instr& in : plan.code) {
     auto dst = static_cast<std::size_t>(in.dst);
@@ -368,8 +367,7 @@ const C* run_block(const Plan& plan, Registers<C>& regs, const std::vector<const
         if constexpr (std::is_same_v<C, float>) {
           const vmath::Step* steps = regs.steps.data() + in.index;
           vmath::map(static_cast<vmath::Fn>(in.op), steps, in.pre, steps + in.pre, in.post,
-                     regs.value[static_cast<std::size_t>(in.a)], target, m,
-                     &in == last ? store : vmath::Store::Cached);
+                     regs.value[static_cast<std::size_t>(in.a)], target, m, &in == last ? store : vmath::Store::Cached);
           regs.value[dst] = target;
         }
         break;

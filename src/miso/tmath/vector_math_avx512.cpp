@@ -86,7 +86,7 @@ inline __m512 half_erfc_nr(__m512 z) {
   p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.37409196f));
   p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.00002368f));
   p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.95865941f));  // -1.26551223 - ln 2
-  const __m512 arg = _mm512_fnmadd_ps(a, a, p);            // -a^2 + p
+  const __m512 arg = _mm512_fnmadd_ps(a, a, p);             // -a^2 + p
   const __m512 r = _mm512_mul_ps(t, exp_nonpositive(arg));
   const __mmask16 negative = _mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_LT_OQ);
   return _mm512_mask_sub_ps(r, negative, one, r);

@@ -47,7 +47,7 @@ struct MapKernel {
 
   template <bool Streaming, typename F>
   static void pass(F f, const Step* pre, int npre, const Step* post, int npost, const float* x, float* y,
-                  std::int64_t n) noexcept {
+                   std::int64_t n) noexcept {
     auto group = [&](const float* in, float* out) {
       V v[kGroup];
       for (int j = 0; j < kGroup; ++j) v[j] = Isa::load(in + j * Isa::kLanes);
@@ -75,8 +75,8 @@ struct MapKernel {
   }
 
   template <typename F>
-  static void run(F f, const Step* pre, int npre, const Step* post, int npost, const float* x, float* y,
-                  std::int64_t n, Store store) noexcept {
+  static void run(F f, const Step* pre, int npre, const Step* post, int npost, const float* x, float* y, std::int64_t n,
+                  Store store) noexcept {
     if (store == Store::Streaming) {
       pass<true>(f, pre, npre, post, npost, x, y, n);
     } else {
