@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "../error_of.hpp"
 #include "miso/core/error.hpp"
 #include "miso/qlogik/inference.hpp"
 #include "miso/qlogik/network.hpp"
@@ -22,16 +23,9 @@ namespace {
 
 using Observations = std::vector<std::uint32_t>;
 
-// The message of the Error `f` throws (a test failure when it throws none).
+// The message of the Error(InvalidArgument) `f` throws.
 std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), Error::Kind::InvalidArgument);
-    return e.what();
-  }
-  ADD_FAILURE() << "no miso::Error thrown";
-  return {};
+  return miso::testing::error_of(f, Error::Kind::InvalidArgument);
 }
 
 #define EXPECT_ERROR_CONTAINS(statement, text)                                  \

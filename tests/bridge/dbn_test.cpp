@@ -31,10 +31,7 @@ using testing::data_path;
 using qlogik::Network;
 using qlogik::VarId;
 
-template <typename F>
-std::string error_of(F&& f, Error::Kind kind) {
-  return miso::testing::error_of(std::forward<F>(f), kind);
-}
+using miso::testing::error_of;
 
 // Sets P(child | parents) by names.
 void cpt(Network& net, const std::string& child, const std::vector<std::string>& parents, std::vector<double> table) {

@@ -26,10 +26,7 @@ namespace {
 using testing::contains;
 using testing::data_path;
 
-template <typename F>
-std::string error_of(F&& f, Error::Kind kind) {
-  return miso::testing::error_of(std::forward<F>(f), kind);
-}
+using miso::testing::error_of;
 
 Hmm umbrella() { return testing::umbrella(); }
 

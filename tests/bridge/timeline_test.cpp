@@ -32,10 +32,7 @@ using echo::NodeId;
 using echo::Value;
 using echo::World;
 
-template <typename F>
-std::string error_of(F&& f, Error::Kind kind) {
-  return miso::testing::error_of(std::forward<F>(f), kind);
-}
+using miso::testing::error_of;
 
 // The umbrella world with the mapping's state names as symbols.
 Hmm umbrella() { return testing::umbrella({"rain", "dry"}, {"yes", "no"}); }

@@ -26,10 +26,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-template <typename F>
-std::string error_of(F&& f, Error::Kind kind) {
-  return miso::testing::error_of(std::forward<F>(f), kind);
-}
+using miso::testing::error_of;
 
 // prefix + number (not "x" + to_string(): GCC 12 warns falsely with -Wrestrict on that).
 std::string numbered(const char* prefix, std::uint64_t n) {
