@@ -53,6 +53,9 @@ struct Network {
   std::vector<NodeId> point_node{kNoNode};  // point -> node; the origin stands for no node
   std::unordered_map<NodeId, PointId> node_point;
   std::vector<Origin> origin;  // per Stn constraint
+  // Nodes whose fixed time is set aside (resolution builds networks without
+  // some facts); null: every fixed time counts.
+  const std::set<NodeId>* unfixed = nullptr;
 
   // The point of node id (which is on the branch), created on first use with
   // its fixed time.
@@ -63,7 +66,7 @@ struct Network {
     point_node.push_back(id);
     node_point.emplace(id, p);
     const NodeView v = world.node(id);
-    if (!v.free()) {
+    if (!v.free() && (unfixed == nullptr || unfixed->count(id) == 0)) {
       stn.fix(p, v.time, kFactWeight);
       origin.push_back({Origin::Kind::FixedTime, 0, id});
     }
@@ -385,36 +388,20 @@ struct Leave {
 Network branch_network(const World& world, BranchId b, const std::map<std::size_t, std::pair<Tick, Tick>>& bounds,
                        const Leave& leave) {
   Network net;
+  net.unfixed = &leave.fixed;
   const Timeline& t = world.timeline(b);
-  auto point = [&](NodeId id) {
-    auto it = net.node_point.find(id);
-    if (it != net.node_point.end()) return it->second;
-    const PointId p = net.stn.add_point();
-    net.point_node.push_back(id);
-    net.node_point.emplace(id, p);
-    const NodeView v = world.node(id);
-    if (!v.free() && leave.fixed.count(id) == 0) {
-      net.stn.fix(p, v.time, kFactWeight);
-      net.origin.push_back({Origin::Kind::FixedTime, 0, id});
-    }
-    return p;
-  };
   const auto& cs = world.constraints();
   for (std::size_t i = 0; i < cs.size(); ++i) {
     if (leave.constraints.count(i) != 0 || !on_branch(t, cs[i].from) || !on_branch(t, cs[i].to)) continue;
     auto it = bounds.find(i);
-    const PointId a = point(cs[i].from), c = point(cs[i].to);
-    net.stn.add({a, c, it == bounds.end() ? cs[i].lo : it->second.first,
-                 it == bounds.end() ? cs[i].hi : it->second.second, cs[i].weight});
-    net.origin.push_back({Origin::Kind::Constraint, i, kNoNode});
+    net.add_constraint(world, i, it == bounds.end() ? cs[i].lo : it->second.first,
+                       it == bounds.end() ? cs[i].hi : it->second.second);
   }
   for (std::size_t i = 0; i < world.links().size(); ++i) {
     const CausalLink& l = world.links()[i];
-    if (leave.links.count(i) != 0 || !on_branch(t, l.cause) || !on_branch(t, l.effect)) continue;
-    const PointId a = point(l.cause), c = point(l.effect);
-    net.stn.add({a, c, 0, kPosInf, kFactWeight});
-    net.origin.push_back({Origin::Kind::Link, i, kNoNode});
+    if (leave.links.count(i) == 0 && on_branch(t, l.cause) && on_branch(t, l.effect)) net.add_link(world, i);
   }
+  net.unfixed = nullptr;  // `leave` may not outlive the network
   return net;
 }
 
