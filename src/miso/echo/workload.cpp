@@ -207,6 +207,23 @@ StreamPlan deserialise(std::span<const std::byte> in) {
   for (std::uint64_t f : p.forks) {
     if (f >= n) throw Error(Error::Kind::Format, std::string(kName) + ": fork out of range");
   }
+  // What run() indexes with: planted sites, event types and fluents.
+  auto bad = [&](const char* what) {
+    throw Error(Error::Kind::Format, std::string(kName) + ": " + what + " out of range");
+  };
+  for (std::uint64_t c : p.planted_cycles) {
+    if (c + 2 >= n) bad("planted cycle");
+  }
+  for (std::uint64_t k : p.planted_causal) {
+    if (k >= p.links.size()) bad("planted causal link");
+  }
+  for (std::uint64_t c : p.planted_contradiction) {
+    if (c + 1 >= n) bad("planted contradiction");
+  }
+  const auto fluents = static_cast<std::int64_t>(kFluents + p.planted_contradiction.size());
+  for (const StreamEvent& e : p.events) {
+    if (e.type >= kTypes || e.fluent >= fluents) bad("event");
+  }
   return p;
 }
 
