@@ -23,6 +23,11 @@ packages=(
   libeigen3-dev     # Eigen: the peer of T-Mathematics in bench/tmath
   python3-numpy     # NumPy: the other peer in bench/tmath, and .npy cross-checks
   libpugixml-dev    # XML parser for the XMLBIF format of Q-Logik
+  libgmp-dev        # exact integers and rationals for MPRIME
+  libmpfr-dev       # MPRIME evaluation to any precision
+  libflint-dev      # polynomial arithmetic, gcd and factorisation for MPRIME
+  libginac-dev      # GiNaC: the peer of MPRIME in bench/mprime
+  python3-sympy     # SymPy: the other peer in bench/mprime, and cross-checks
   clang-format
 )
 
