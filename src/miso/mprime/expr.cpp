@@ -386,6 +386,20 @@ struct Coef {
       f = q.get_d();
     }
   }
+  void add(const Expr& n) {
+    if (n.kind() == Kind::Number && !is_float) {
+      q += n.number();
+    } else {
+      add(of(n));
+    }
+  }
+  void mul(const Expr& n) {
+    if (n.kind() == Kind::Number && !is_float) {
+      q *= n.number();
+    } else {
+      mul(of(n));
+    }
+  }
   void add(const Coef& o) {
     if (is_float || o.is_float) {
       to_float();
@@ -463,6 +477,74 @@ void flatten_into(std::vector<Expr>& out, std::vector<Expr>&& in, Kind kind) {
 
 // ---- add ---------------------------------------------------------------------
 
+namespace {
+
+// Sorts non-numeric terms with distinct rests into canonical order and makes
+// the sum (with the numeric term first, if any). Splits are computed once and
+// indices sorted, so the views into `terms` stay valid.
+Expr finish_sum(std::vector<Expr>&& terms, const Expr* constant) {
+  // The order of terms is by the hash of their rest (content-based, so the same
+  // in every run), then by `compare`: sums of thousands of terms sort on one
+  // integer key. Printing shows terms by degree (print.hpp), not in this order.
+  struct Keyed {
+    std::uint64_t hash;
+    TermView view;
+  };
+  std::vector<Keyed> keys;
+  keys.reserve(terms.size());
+  for (const Expr& t : terms) {
+    const TermView v = view_term(t);
+    keys.push_back({hash_span(v.rest), v});
+  }
+  std::vector<std::uint32_t> order(terms.size());
+  for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::uint32_t i, std::uint32_t j) {
+    const Keyed &a = keys[i], &b = keys[j];
+    if (a.hash != b.hash) return a.hash < b.hash;
+    if (int c = compare_spans(a.view.rest, b.view.rest)) return c < 0;
+    return compare(a.view.coef ? *a.view.coef : cached(1), b.view.coef ? *b.view.coef : cached(1)) < 0;
+  });
+  std::vector<Expr> out;
+  out.reserve(terms.size() + 1);
+  if (constant) out.push_back(*constant);
+  for (std::uint32_t i : order) out.push_back(std::move(terms[i]));
+  if (out.empty()) return cached(0);
+  if (out.size() == 1) return out[0];
+  return make(Kind::Add, out);
+}
+
+// Open-addressing index from a term's rest to its group (no allocation per
+// entry, unlike a node-based map).
+class RestIndex {
+ public:
+  explicit RestIndex(std::size_t n) {
+    std::size_t cap = 16;
+    while (cap < 2 * n) cap <<= 1;
+    slots_.assign(cap, kEmpty);
+    hashes_.resize(cap);
+  }
+  // The group of `rest`, or kEmpty after reserving the slot for `next_group`.
+  template <typename RestOf>
+  std::size_t find_or_insert(std::span<const Expr> rest, std::size_t next_group, const RestOf& rest_of) {
+    const std::uint64_t h = hash_span(rest);
+    std::size_t i = h & (slots_.size() - 1);
+    while (slots_[i] != kEmpty) {
+      if (hashes_[i] == h && equal_spans(rest_of(slots_[i]), rest)) return slots_[i];
+      i = (i + 1) & (slots_.size() - 1);
+    }
+    slots_[i] = next_group;
+    hashes_[i] = h;
+    return kEmpty;
+  }
+  static constexpr std::size_t kEmpty = ~std::size_t{0};
+
+ private:
+  std::vector<std::size_t> slots_;
+  std::vector<std::uint64_t> hashes_;
+};
+
+}  // namespace
+
 Expr add(std::vector<Expr> terms) {
   if (terms.size() == 1) return terms[0];
   std::vector<Expr> flat;
@@ -470,160 +552,201 @@ Expr add(std::vector<Expr> terms) {
   flatten_into(flat, std::move(terms), Kind::Add);
 
   Coef constant;
-  int infinities = 0;  // +1 for oo, -1 for -oo; both -> undefined
   bool pos_inf = false, neg_inf = false;
   struct Group {
     std::span<const Expr> rest;
     Coef coef;
-    const Expr* original;  // a term with exactly this coefficient, if unchanged
+    const Expr* original;  // the term itself while nothing was merged into it
     bool merged = false;
   };
   std::vector<Group> groups;
   groups.reserve(flat.size());
-  std::unordered_multimap<std::uint64_t, std::size_t> index;
-  index.reserve(flat.size() * 2);
+  RestIndex index(flat.size());
+  auto rest_of = [&](std::size_t g) { return groups[g].rest; };
 
   for (const Expr& t : flat) {
     if (t.is_numeric()) {
-      constant.add(Coef::of(t));
+      constant.add(t);
       continue;
     }
-    TermView v = view_term(t);
+    const TermView v = view_term(t);
     if (v.rest.size() == 1 && is_infinity(v.rest[0])) {
-      Coef c = v.coef ? Coef::of(*v.coef) : Coef::one();
+      const Coef c = v.coef ? Coef::of(*v.coef) : Coef::one();
       (c.negative() ? neg_inf : pos_inf) = true;
-      ++infinities;
       continue;
     }
-    const std::uint64_t h = hash_span(v.rest);
-    bool found = false;
-    for (auto [it, end] = index.equal_range(h); it != end; ++it) {
-      Group& g = groups[it->second];
-      if (equal_spans(g.rest, v.rest)) {
-        g.coef.add(v.coef ? Coef::of(*v.coef) : Coef::one());
-        g.merged = true;
-        found = true;
-        break;
-      }
-    }
-    if (!found) {
-      index.emplace(h, groups.size());
+    const std::size_t g = index.find_or_insert(v.rest, groups.size(), rest_of);
+    if (g == RestIndex::kEmpty) {
       groups.push_back({v.rest, v.coef ? Coef::of(*v.coef) : Coef::one(), &t});
+    } else {
+      if (v.coef) {
+        groups[g].coef.add(*v.coef);
+      } else {
+        groups[g].coef.add(Coef::one());
+      }
+      groups[g].merged = true;
     }
   }
   if (pos_inf && neg_inf)
     throw Error(Error::Kind::InvalidArgument, "undefined sum: oo - oo (infinity minus infinity)");
-  if (infinities > 0) return pos_inf ? infinity() : mul({integer(-1), infinity()});
+  if (pos_inf) return infinity();
+  if (neg_inf) return make(Kind::Mul, std::vector<Expr>{cached(-1), infinity()});
 
   std::vector<Expr> out;
-  out.reserve(groups.size() + 1);
-  std::vector<std::pair<std::size_t, Expr>> keyed;  // group index, term
-  keyed.reserve(groups.size());
-  for (std::size_t i = 0; i < groups.size(); ++i) {
-    Group& g = groups[i];
+  out.reserve(groups.size());
+  for (Group& g : groups) {
     if (g.coef.zero()) continue;
-    if (!g.merged) {
-      keyed.emplace_back(i, *g.original);
+    out.push_back(g.merged ? make_term(g.coef, g.rest) : *g.original);
+  }
+  if (constant.zero()) {
+    if (out.empty()) return constant.is_float ? real(0.0) : cached(0);
+    return finish_sum(std::move(out), nullptr);
+  }
+  const Expr c = constant.expr();
+  return finish_sum(std::move(out), &c);
+}
+
+Expr add_canonical(std::vector<Expr> terms) {
+  if (terms.empty()) return cached(0);
+  Expr constant;
+  bool has_constant = false;
+  std::vector<Expr> rest;
+  rest.reserve(terms.size());
+  for (Expr& t : terms) {
+    assert(t.kind() != Kind::Add && !t.is_zero());
+    if (t.is_numeric()) {
+      assert(!has_constant);
+      constant = std::move(t);
+      has_constant = true;
     } else {
-      Expr term = make_term(g.coef, g.rest);
-      // rest of a Mul may be a single non-Mul factor whose product with the
-      // coefficient distributes (2*(x+1) is never a rest), so the term is final.
-      keyed.emplace_back(i, std::move(term));
+      rest.push_back(std::move(t));
     }
   }
-  std::sort(keyed.begin(), keyed.end(), [&](const auto& a, const auto& b) {
-    const TermView va = view_term(a.second), vb = view_term(b.second);
-    if (int c = compare_spans(va.rest, vb.rest)) return c < 0;
-    return compare(va.coef ? *va.coef : cached(1), vb.coef ? *vb.coef : cached(1)) < 0;
-  });
-  if (!constant.zero()) out.push_back(constant.expr());
-  for (auto& [i, t] : keyed) out.push_back(std::move(t));
-  if (out.empty()) return constant.is_float ? real(0.0) : cached(0);
-  if (out.size() == 1) return out[0];
-  return make(Kind::Add, out);
+  return finish_sum(std::move(rest), has_constant ? &constant : nullptr);
 }
 
 // ---- mul ---------------------------------------------------------------------
 
+namespace {
+
+bool factor_less(const Expr& a, const Expr& b) {
+  const Expr& ba = a.kind() == Kind::Pow ? a.args()[0] : a;
+  const Expr& bb = b.kind() == Kind::Pow ? b.args()[0] : b;
+  if (int c = compare(ba, bb)) return c < 0;
+  return compare(a.kind() == Kind::Pow ? a.args()[1] : cached(1), b.kind() == Kind::Pow ? b.args()[1] : cached(1)) < 0;
+}
+
+void sort_factors(std::vector<Expr>& factors) {
+  if (factors.size() < 2) return;
+  if (factors.size() <= 8) {  // the common case: insertion sort, no allocation
+    for (std::size_t i = 1; i < factors.size(); ++i)
+      for (std::size_t j = i; j > 0 && factor_less(factors[j], factors[j - 1]); --j) std::swap(factors[j], factors[j - 1]);
+    return;
+  }
+  const std::size_t n = factors.size();
+  std::vector<std::pair<const Expr*, const Expr*>> keys(n);  // base, exponent
+  for (std::size_t i = 0; i < n; ++i) {
+    const Expr& f = factors[i];
+    keys[i] = f.kind() == Kind::Pow ? std::make_pair(&f.args()[0], &f.args()[1]) : std::make_pair(&f, &cached(1));
+  }
+  std::vector<std::uint32_t> order(n);
+  for (std::uint32_t i = 0; i < n; ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::uint32_t i, std::uint32_t j) {
+    if (int c = compare(*keys[i].first, *keys[j].first)) return c < 0;
+    return compare(*keys[i].second, *keys[j].second) < 0;
+  });
+  std::vector<Expr> sorted;
+  sorted.reserve(n);
+  for (std::uint32_t i : order) sorted.push_back(factors[i]);
+  factors.swap(sorted);
+}
+
+}  // namespace
+
 Expr mul(std::vector<Expr> factors) {
   if (factors.size() == 1) return factors[0];
   std::vector<Expr> flat;
-  flat.reserve(factors.size());
+  flat.reserve(factors.size() + 4);
   flatten_into(flat, std::move(factors), Kind::Mul);
 
   Coef coef = Coef::one();
   bool has_infinity = false;
   struct Group {
-    Expr base;
-    std::vector<Expr> exponents;
+    const Expr* base;
+    std::vector<Expr> exponents;  // empty: the original factor's exponent alone
     const Expr* original;
   };
   std::vector<Group> groups;
   groups.reserve(flat.size());
-  std::unordered_map<const Node*, std::size_t> index;
+  std::unordered_map<const Node*, std::size_t> index;  // only for long products
+  const bool use_index = flat.size() > 16;
 
   for (const Expr& f : flat) {
     if (f.is_numeric()) {
-      coef.mul(Coef::of(f));
+      coef.mul(f);
       continue;
     }
     if (is_infinity(f)) {
       has_infinity = true;
       continue;
     }
-    auto [b, x] = split_power(f);
-    auto [it, inserted] = index.emplace(b.id(), groups.size());
-    if (inserted) {
-      groups.push_back({b, {x}, &f});
+    const Expr* base = f.kind() == Kind::Pow ? &f.args()[0] : &f;
+    std::size_t g = groups.size();
+    if (use_index) {
+      g = index.emplace(base->id(), groups.size()).first->second;
     } else {
-      groups[it->second].exponents.push_back(x);
+      for (std::size_t i = 0; i < groups.size(); ++i) {
+        if (*groups[i].base == *base) {
+          g = i;
+          break;
+        }
+      }
+    }
+    if (g == groups.size()) {
+      groups.push_back({base, {}, &f});
+    } else {
+      Group& grp = groups[g];
+      if (grp.exponents.empty()) grp.exponents.push_back(split_power(*grp.original).second);
+      grp.exponents.push_back(split_power(f).second);
+      grp.original = nullptr;
     }
   }
   if (has_infinity) {
     if (coef.zero()) throw Error(Error::Kind::InvalidArgument, "undefined product: 0 * oo");
     // Signs of the other factors are unknown, so only a numeric product folds.
-    if (groups.empty()) return coef.negative() ? make(Kind::Mul, std::vector<Expr>{cached(-1), infinity()}) : infinity();
-    groups.push_back({infinity(), {cached(1)}, nullptr});
+    if (groups.empty()) {
+      return coef.negative() ? make(Kind::Mul, std::vector<Expr>{cached(-1), infinity()}) : infinity();
+    }
+    static const Expr inf = infinity();
+    groups.push_back({&inf, {}, &inf});
   }
   if (coef.zero()) return coef.is_float ? real(0.0) : cached(0);
 
   std::vector<Expr> out;
   out.reserve(groups.size() + 1);
-  std::vector<Expr> extra;  // factors produced by pow() that are products again
+  bool recombine = false;  // pow() gave a product with new numeric factors
   for (Group& g : groups) {
-    Expr p;
-    if (g.exponents.size() == 1 && g.original) {
-      p = *g.original;
-    } else {
-      p = pow(g.base, g.exponents.size() == 1 ? g.exponents[0] : add(std::move(g.exponents)));
-    }
+    Expr p = g.original ? *g.original : pow(*g.base, add(std::move(g.exponents)));
     if (p.is_numeric()) {
-      coef.mul(Coef::of(p));
+      coef.mul(p);
     } else if (p.kind() == Kind::Mul) {
       for (const Expr& a : p.args()) {
         if (a.is_numeric()) {
-          coef.mul(Coef::of(a));
+          coef.mul(a);
         } else {
-          extra.push_back(a);
+          out.push_back(a);
+          recombine = true;
         }
       }
     } else {
       out.push_back(std::move(p));
     }
   }
-  if (!extra.empty()) {
-    // Rare (e.g. 2^(1/2)*2^(1/2)*x^... giving new numeric factors): recombine.
-    out.insert(out.end(), extra.begin(), extra.end());
+  if (recombine) {
     out.push_back(coef.expr());
     return mul(std::move(out));
   }
   if (coef.zero()) return coef.is_float ? real(0.0) : cached(0);
-  std::sort(out.begin(), out.end(), [](const Expr& a, const Expr& b) {
-    auto [ba, xa] = split_power(a);
-    auto [bb, xb] = split_power(b);
-    if (int c = compare(ba, bb)) return c < 0;
-    return compare(xa, xb) < 0;
-  });
   if (out.empty()) return coef.expr();
   if (out.size() == 1) {
     if (coef.one_exact()) return out[0];
@@ -637,8 +760,25 @@ Expr mul(std::vector<Expr> factors) {
       return add(std::move(terms));
     }
   }
+  sort_factors(out);
   if (!coef.one_exact()) out.insert(out.begin(), coef.expr());
   return make(Kind::Mul, out);
+}
+
+Expr mul_canonical(std::vector<Expr> factors) {
+  assert(!factors.empty());
+  if (factors.size() == 1) return factors[0];
+  const std::size_t first = factors[0].is_numeric() ? 1 : 0;
+  if (factors.size() - first <= 8) {
+    for (std::size_t i = first + 1; i < factors.size(); ++i)
+      for (std::size_t j = i; j > first && factor_less(factors[j], factors[j - 1]); --j)
+        std::swap(factors[j], factors[j - 1]);
+    return make(Kind::Mul, factors);
+  }
+  std::vector<Expr> rest(factors.begin() + static_cast<std::ptrdiff_t>(first), factors.end());
+  sort_factors(rest);
+  if (first) rest.insert(rest.begin(), factors[0]);
+  return make(Kind::Mul, rest);
 }
 
 // ---- pow ---------------------------------------------------------------------

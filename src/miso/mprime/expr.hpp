@@ -137,6 +137,15 @@ Expr infinity();
 Expr add(std::vector<Expr> terms);
 Expr mul(std::vector<Expr> factors);
 Expr pow(const Expr& base, const Expr& exponent);  // 0^negative throws miso::Error
+
+// Trusted fast paths for code that produces canonical operands itself (the FLINT
+// converter): no folding or collecting is done, only sorting and interning.
+// mul_canonical: an optional numeric coefficient (not 1) first, then >= 1
+// non-numeric factors with pairwise distinct bases. add_canonical: terms that are
+// not sums, at most one numeric term (not 0), rests (term without coefficient)
+// pairwise distinct. Checked by assertions in debug builds only.
+Expr mul_canonical(std::vector<Expr> factors);
+Expr add_canonical(std::vector<Expr> terms);
 Expr apply(Function f, const Expr& arg);
 Expr sqrt(const Expr& x);  // x^(1/2)
 
