@@ -2,6 +2,7 @@
 
 #include "miso/bridge/workload.hpp"
 #include "miso/echo/workload.hpp"
+#include "miso/mprime/workload.hpp"
 #include "miso/nexus/workload.hpp"
 #include "miso/profiler/builtin_workloads.hpp"
 #include "miso/qlogik/workload.hpp"
@@ -17,6 +18,7 @@ miso::profiler::WorkloadRegistry all_workloads() {
   miso::qlogik::register_workloads(registry);
   miso::echo::register_workloads(registry);
   miso::bridge::register_workloads(registry);
+  miso::mprime::register_workloads(registry);
   return registry;
 }
 

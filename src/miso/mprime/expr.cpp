@@ -59,6 +59,7 @@ struct Key {
   double flt = 0;
   std::string_view name;
   std::uint64_t hash = 0;
+  std::vector<Expr>* owned = nullptr;  // `args` may be moved from here into a new node
 };
 
 std::uint64_t hash_key(const Key& k) {
@@ -127,7 +128,11 @@ Expr intern(Key k) {
   n->kind = k.kind;
   n->tag = k.tag;
   n->hash = k.hash;
-  n->args.assign(k.args.begin(), k.args.end());
+  if (k.owned != nullptr) {
+    n->args = std::move(*k.owned);
+  } else {
+    n->args.assign(k.args.begin(), k.args.end());
+  }
   switch (k.kind) {
     case Kind::Number: n->payload = *k.number; break;
     case Kind::Float: n->payload = k.flt; break;
@@ -161,6 +166,15 @@ Expr make(Kind kind, std::span<const Expr> args, std::uint8_t tag = 0) {
   k.kind = kind;
   k.tag = tag;
   k.args = args;
+  return intern(k);
+}
+// The same, moving the operands into the node when it is new (saves a
+// reference-count round trip per operand).
+Expr make_owned(Kind kind, std::vector<Expr>&& args) {
+  Key k;
+  k.kind = kind;
+  k.args = args;
+  k.owned = &args;
   return intern(k);
 }
 
@@ -510,7 +524,7 @@ Expr finish_sum(std::vector<Expr>&& terms, const Expr* constant) {
   for (std::uint32_t i : order) out.push_back(std::move(terms[i]));
   if (out.empty()) return cached(0);
   if (out.size() == 1) return out[0];
-  return make(Kind::Add, out);
+  return make_owned(Kind::Add, std::move(out));
 }
 
 // Open-addressing index from a term's rest to its group (no allocation per
@@ -762,7 +776,7 @@ Expr mul(std::vector<Expr> factors) {
   }
   sort_factors(out);
   if (!coef.one_exact()) out.insert(out.begin(), coef.expr());
-  return make(Kind::Mul, out);
+  return make_owned(Kind::Mul, std::move(out));
 }
 
 Expr mul_canonical(std::vector<Expr> factors) {
@@ -773,12 +787,12 @@ Expr mul_canonical(std::vector<Expr> factors) {
     for (std::size_t i = first + 1; i < factors.size(); ++i)
       for (std::size_t j = i; j > first && factor_less(factors[j], factors[j - 1]); --j)
         std::swap(factors[j], factors[j - 1]);
-    return make(Kind::Mul, factors);
+    return make_owned(Kind::Mul, std::move(factors));
   }
   std::vector<Expr> rest(factors.begin() + static_cast<std::ptrdiff_t>(first), factors.end());
   sort_factors(rest);
   if (first) rest.insert(rest.begin(), factors[0]);
-  return make(Kind::Mul, rest);
+  return make_owned(Kind::Mul, std::move(rest));
 }
 
 // ---- pow ---------------------------------------------------------------------
