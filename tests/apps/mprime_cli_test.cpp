@@ -43,7 +43,7 @@ TEST_F(MprimeCli, DerivativesAsWritten) {
 }
 
 TEST_F(MprimeCli, IntegralsLimitsAndRoots) {
-  EXPECT_EQ(result("simplify '∫(x^2)dx'", dir_), "1/3*x^3");
+  EXPECT_EQ(result("simplify '∫(x^2)dx'", dir_), "x^3/3");
   EXPECT_EQ(result("integrate 'x^2' --from 0 --to 3", dir_), "9");
   EXPECT_EQ(result("simplify 'lim(x→0)(sin(x)/x)'", dir_), "1");
   EXPECT_EQ(result("limit '(1 + 1/x)^x' --at x=oo", dir_), "e");
@@ -66,7 +66,7 @@ TEST_F(MprimeCli, SolvesTheIssuesSystems) {
 TEST_F(MprimeCli, ExpandFactorSeriesLatex) {
   EXPECT_EQ(result("expand '(x + 1)^2'", dir_), "x^2 + 2*x + 1");
   EXPECT_EQ(result("factor 'x^2 - 1'", dir_), "(x - 1)*(x + 1)");
-  EXPECT_EQ(result("series 'exp(x)' --order 3", dir_), "1/2*x^2 + x + 1");
+  EXPECT_EQ(result("series 'exp(x)' --order 3", dir_), "x^2/2 + x + 1");
   EXPECT_EQ(result("latex 'sqrt(x)/2'", dir_), "\\frac{\\sqrt{x}}{2}");
 }
 

@@ -165,6 +165,13 @@ TEST(ExprFunctions, KnownValuesAndSymmetries) {
   EXPECT_EQ(abs(abs(x)), abs(x));
   EXPECT_EQ(atan(Expr(1)), pi() / 4);
   EXPECT_EQ(atan(infinity()), pi() / 2);
+  EXPECT_EQ(asin(rational(1, 2)), pi() / 6);
+  EXPECT_EQ(asin(-sqrt(Expr(2)) / 2), -pi() / 4);
+  EXPECT_EQ(acos(rational(-1, 2)), 2 * pi() / 3);
+  EXPECT_EQ(acos(sqrt(Expr(3)) / 2), pi() / 6);
+  EXPECT_EQ(atan(sqrt(Expr(3))), pi() / 3);
+  EXPECT_EQ(atan(-sqrt(Expr(3)) / 3), -pi() / 6);
+  EXPECT_EQ(asin(rational(1, 3)).kind(), Kind::Function);
   EXPECT_NE(error_of([] { (void)log(Expr(0)); }).find("log(0)"), std::string::npos);
   EXPECT_EQ(function_name(Function::Tanh), "tanh");
 }

@@ -1012,6 +1012,27 @@ std::optional<Expr> trig_at_pi_multiple(Function f, const Expr& arg) {
   return mul({sin_at(m), pow(c, cached(-1))});
 }
 
+// asin/acos/atan at the sines and tangents of pi/6, pi/4, pi/3 (and their
+// negatives: acos(-v) = pi - acos(v); asin and atan are odd, handled by the caller).
+std::optional<Expr> inverse_trig_special(Function f, const Expr& x) {
+  if (f != Function::Asin && f != Function::Acos && f != Function::Atan) return std::nullopt;
+  static const std::vector<std::pair<Expr, long>> sines = {
+      {rational(1, 2), 6}, {mul({rational(1, 2), sqrt(integer(2))}), 4}, {mul({rational(1, 2), sqrt(integer(3))}), 3}};
+  static const std::vector<std::pair<Expr, long>> tangents = {
+      {mul({rational(1, 3), sqrt(integer(3))}), 6}, {sqrt(integer(3)), 3}};
+  if (f == Function::Acos && looks_negative(x)) {
+    if (auto v = inverse_trig_special(f, mul({cached(-1), x}))) return add({pi(), mul({cached(-1), *v})});
+    return std::nullopt;
+  }
+  for (const auto& [value, denominator] : f == Function::Atan ? tangents : sines) {
+    if (!(value == x)) continue;
+    const Expr angle = mul({rational(1, denominator), pi()});  // asin(v) / atan(v)
+    if (f == Function::Acos) return add({mul({rational(1, 2), pi()}), mul({cached(-1), angle})});
+    return angle;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Expr apply(Function f, const Expr& x) {
@@ -1057,6 +1078,7 @@ Expr apply(Function f, const Expr& x) {
   if (f == Function::Log && x.kind() == Kind::Function && x.function() == Function::Exp) return x[0];
   if (f == Function::Exp && x.kind() == Kind::Function && x.function() == Function::Log) return x[0];
   if (auto v = trig_at_pi_multiple(f, x)) return *v;
+  if (auto v = inverse_trig_special(f, x)) return *v;
   if (looks_negative(x)) {
     if (odd_function(f)) return mul({cached(-1), apply(f, mul({cached(-1), x}))});
     if (even_function(f)) return apply(f, mul({cached(-1), x}));
