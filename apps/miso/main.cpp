@@ -27,7 +27,8 @@ int main(int argc, char** argv) {
       "  miso qlogik info|query|map|sample|learn|convert|decide FILE ... (see 'miso qlogik --help')\n"
       "  miso echo check|query|schedule|resolve FILE ... (see 'miso echo --help')\n"
       "  miso bridge filter|smooth|viterbi|branches MODEL [TIMELINE --mapping M | --observations o1,o2,...]\n"
-      "  miso mprime simplify|expand|factor|diff|integrate|series|limit|solve|eval|latex \"TEXT\" [--var x] [--order n]\n"
+      "  miso mprime simplify|expand|factor|diff|integrate|series|limit|solve|eval|latex \"TEXT\" [--var x] [--order "
+      "n]\n"
       "              [--at x=1.5,y=2] [--json] (see 'miso mprime --help')\n"
       "Exit codes: 0 ok, 1 regression or failed self-check, 2 usage error, 3 input/output error.");
 

@@ -59,7 +59,7 @@ TEST_F(MprimeCli, SolvesTheIssuesSystems) {
   j = run_json("solve 'x^2 + y^2 = 25; x + y = 7'", dir_);
   ASSERT_EQ(j["solutions"].size(), 2u);
   std::set<std::pair<std::string, std::string>> got;
-  for (const auto& s : j["solutions"]) got.insert({s["x"], s["y"]});
+  for (const auto& s : j["solutions"]) got.insert({s["x"].get<std::string>(), s["y"].get<std::string>()});
   EXPECT_EQ(got, (std::set<std::pair<std::string, std::string>>{{"3", "4"}, {"4", "3"}}));
 }
 

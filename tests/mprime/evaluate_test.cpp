@@ -139,8 +139,7 @@ TEST(Compiled, PowersAndQuotients) {
   const double xv = 1.7;
   const double yv = 0.3;
   EXPECT_NEAR(c(std::vector<double>{xv, yv}),
-              xv * xv * xv - 2 * xv + 1 / (xv * xv) + std::pow(xv, 1.5) + 1 / std::sqrt(xv) + std::pow(xv, yv),
-              1e-13);
+              xv * xv * xv - 2 * xv + 1 / (xv * xv) + std::pow(xv, 1.5) + 1 / std::sqrt(xv) + std::pow(xv, yv), 1e-13);
   Compiled constant(pi() + 1, {});
   EXPECT_NEAR(constant(std::vector<double>{}), std::numbers::pi + 1, 1e-15);
 }

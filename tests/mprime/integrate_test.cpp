@@ -57,8 +57,9 @@ TEST(IntegratePolynomial, OtherSymbolsAreConstants) {
 
 TEST(IntegrateTable, FunctionsOfLinearArguments) {
   const Expr u = 2 * x + 1;
-  for (const Expr& f : {exp(u), sin(u), cos(u), tan(x / 3), sinh(u), cosh(u), tanh(u), log(u), asin(x / 3),
-                        acos(x / 3), atan(u), pow(2, u), pow(u, 5), pow(u, -1), pow(u, rational(-1, 2)),
+  for (const Expr& f : {exp(u),          sin(u),          cos(u),           tan(x / 3),       sinh(u),
+                        cosh(u),         tanh(u),         log(u),           asin(x / 3),      acos(x / 3),
+                        atan(u),         pow(2, u),       pow(u, 5),        pow(u, -1),       pow(u, rational(-1, 2)),
                         pow(cos(u), -2), pow(sin(u), -2), pow(cosh(x), -2), pow(sinh(u), -2), exp(-x)}) {
     expect_antiderivative(f);
   }
@@ -88,25 +89,24 @@ TEST(IntegrateRational, PartialFractions) {
   EXPECT_EQ(integrate(1 / (pow(x, 2) + 1), x), atan(x));
   for (const Expr& f : {1 / (pow(x, 2) - 1), (2 * x + 3) / (pow(x, 2) + x + 1), 1 / pow(pow(x, 2) + 1, 2),
                         pow(x, 3) / (pow(x, 2) + 1), 1 / (pow(x, 2) - 2), 1 / (pow(x - 1, 2) * (x + 2)),
-                        (pow(x, 4) + 1) / (pow(x, 3) + x), x / pow(pow(x, 2) + 2 * x + 3, 3),
-                        1 / (pow(x, 3) + 1)}) {
+                        (pow(x, 4) + 1) / (pow(x, 3) + x), x / pow(pow(x, 2) + 2 * x + 3, 3), 1 / (pow(x, 3) + 1)}) {
     expect_antiderivative(f, 1.1, 3.0);
   }
 }
 
 TEST(IntegrateSubstitution, DerivativeDivides) {
-  for (const Expr& f : {2 * x * cos(pow(x, 2)), x * exp(pow(x, 2)), log(x) / x, cos(x) * exp(sin(x)),
-                        x / sqrt(pow(x, 2) + 1), 1 / (x * log(x)), pow(x, 3) * exp(pow(x, 4)),
-                        exp(x) / (1 + exp(x)), pow(sin(x), 4) * cos(x), pow(x, 2) * pow(pow(x, 3) + 1, 5),
-                        sin(x) / pow(cos(x), 3), pow(x, 3) * exp(pow(x, 2))}) {
+  for (const Expr& f :
+       {2 * x * cos(pow(x, 2)), x * exp(pow(x, 2)), log(x) / x, cos(x) * exp(sin(x)), x / sqrt(pow(x, 2) + 1),
+        1 / (x * log(x)), pow(x, 3) * exp(pow(x, 4)), exp(x) / (1 + exp(x)), pow(sin(x), 4) * cos(x),
+        pow(x, 2) * pow(pow(x, 3) + 1, 5), sin(x) / pow(cos(x), 3), pow(x, 3) * exp(pow(x, 2))}) {
     expect_antiderivative(f, 1.1, 1.5);
   }
 }
 
 TEST(IntegrateParts, PolynomialTimesTranscendental) {
-  for (const Expr& f : {x * exp(x), pow(x, 2) * sin(x), pow(x, 3) * cos(2 * x), x * sinh(x), (x + 1) * pow(2, x),
-                        x * log(x), pow(log(x), 2), x * atan(x), asin(x), sqrt(x) * log(x), pow(x, 2) * log(3 * x),
-                        x * asin(x)}) {
+  for (const Expr& f :
+       {x * exp(x), pow(x, 2) * sin(x), pow(x, 3) * cos(2 * x), x * sinh(x), (x + 1) * pow(2, x), x * log(x),
+        pow(log(x), 2), x * atan(x), asin(x), sqrt(x) * log(x), pow(x, 2) * log(3 * x), x * asin(x)}) {
     expect_antiderivative(f, 0.2, 0.9);
   }
 }
@@ -135,13 +135,26 @@ TEST(IntegrateMalformed, VariableMustBeASymbol) {
 
 // Whatever comes back evaluated must be right: d/dx F == f at random points.
 TEST(IntegrateUnevaluated, NeverWrongOnHarderIntegrands) {
-  const std::vector<Expr> fs = {
-      pow(x, 2) * exp(pow(x, 2)), log(sin(x)),        1 / (pow(x, 4) + 1),  pow(x, x),
-      exp(exp(x)) * exp(x),       atan(x) / (1 + pow(x, 2)), 1 / (1 + sqrt(x)), pow(sin(x), 2) * pow(cos(x), 3),
-      x * tan(x),                 exp(x) * log(x),     sqrt(tan(x)),         pow(cos(x), -1),
-      x / (1 + pow(x, 4)),        sin(x) * sinh(x),    pow(log(x), 3) / x,   exp(sqrt(x)),
-      cos(log(x)),                pow(2 * x + 3, rational(7, 3)), x * pow(x + 1, rational(1, 3)),
-      sin(2 * x) * cos(3 * x)};
+  const std::vector<Expr> fs = {pow(x, 2) * exp(pow(x, 2)),
+                                log(sin(x)),
+                                1 / (pow(x, 4) + 1),
+                                pow(x, x),
+                                exp(exp(x)) * exp(x),
+                                atan(x) / (1 + pow(x, 2)),
+                                1 / (1 + sqrt(x)),
+                                pow(sin(x), 2) * pow(cos(x), 3),
+                                x * tan(x),
+                                exp(x) * log(x),
+                                sqrt(tan(x)),
+                                pow(cos(x), -1),
+                                x / (1 + pow(x, 4)),
+                                sin(x) * sinh(x),
+                                pow(log(x), 3) / x,
+                                exp(sqrt(x)),
+                                cos(log(x)),
+                                pow(2 * x + 3, rational(7, 3)),
+                                x * pow(x + 1, rational(1, 3)),
+                                sin(2 * x) * cos(3 * x)};
   int evaluated = 0;
   for (const Expr& f : fs) {
     const Expr F = integrate(f, x);
@@ -207,8 +220,8 @@ TEST(IntegrateDefinite, SingularInsideStaysUnevaluated) {
 }
 
 TEST(IntegrateDefinite, MatchesQuadrature) {
-  const std::vector<Expr> fs = {x * cos(x), 1 / (pow(x, 2) + x + 1), exp(x) * sin(2 * x), sqrt(1 + x),
-                                pow(x, 2) * log(x + 1), x / sqrt(pow(x, 2) + 1)};
+  const std::vector<Expr> fs = {x * cos(x),  1 / (pow(x, 2) + x + 1), exp(x) * sin(2 * x),
+                                sqrt(1 + x), pow(x, 2) * log(x + 1),  x / sqrt(pow(x, 2) + 1)};
   for (const Expr& f : fs) {
     const Expr r = integrate(f, x, Expr(0), Expr(2));
     ASSERT_FALSE(is_unevaluated(r)) << to_string(f);

@@ -110,11 +110,8 @@ TEST(Simplify, PreservesValues) {
 
 TEST(Simplify, Idempotent) {
   const std::vector<Expr> inputs = {
-      pow(sin(x), 2) + pow(cos(x), 2) + x,
-      (pow(x, 2) - 1) / (x - 1),
-      exp(x) * exp(y) * pow(sin(y), 2),
-      pow(x + 1, 2) - pow(x, 2),
-      derivative(x * sin(x), x),
+      pow(sin(x), 2) + pow(cos(x), 2) + x, (pow(x, 2) - 1) / (x - 1), exp(x) * exp(y) * pow(sin(y), 2),
+      pow(x + 1, 2) - pow(x, 2),           derivative(x * sin(x), x),
   };
   for (const Expr& f : inputs) {
     Expr once = simplify(f);

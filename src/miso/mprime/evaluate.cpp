@@ -20,7 +20,11 @@ namespace {
 
 [[noreturn]] void fail_unevaluated(const char* where, const Expr& x) {
   const char* what = x.is(Kind::Derivative) ? "derivative" : x.is(Kind::Integral) ? "integral" : "limit";
-  fail(std::string(where).append(": the unevaluated ").append(what).append(" ").append(to_string(x))
+  fail(std::string(where)
+           .append(": the unevaluated ")
+           .append(what)
+           .append(" ")
+           .append(to_string(x))
            .append(" has no numeric value (simplify it first)"));
 }
 
@@ -537,7 +541,7 @@ Expr evalf(const Expr& x) {
       case Kind::Float:
       case Kind::Symbol: out = e; break;
       case Kind::Constant:
-        out = e.constant() == Constant::Pi ? real(std::numbers::pi)
+        out = e.constant() == Constant::Pi  ? real(std::numbers::pi)
               : e.constant() == Constant::E ? real(std::numbers::e)
                                             : e;
         break;
@@ -589,8 +593,8 @@ double Compiled::operator()(std::span<const double> values) const {
 
 tmath::Lazy Compiled::lazy(std::span<const tmath::Lazy> inputs) const {
   if (inputs.size() != program_->vars.size()) {
-    fail("Compiled::lazy: " + std::to_string(inputs.size()) + " inputs for " +
-         std::to_string(program_->vars.size()) + " variables");
+    fail("Compiled::lazy: " + std::to_string(inputs.size()) + " inputs for " + std::to_string(program_->vars.size()) +
+         " variables");
   }
   tmath::DType dtype = inputs.empty() ? tmath::DType::F64 : tmath::DType::F32;
   for (const tmath::Lazy& in : inputs) {

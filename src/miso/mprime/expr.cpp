@@ -1,6 +1,7 @@
 #include "miso/mprime/expr.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <bit>
 #include <cassert>
@@ -279,8 +280,8 @@ std::size_t interned_count() {
 }
 
 std::string_view function_name(Function f) {
-  static constexpr std::string_view names[kFunctionCount] = {
-      "sin", "cos", "tan", "exp", "log", "abs", "asin", "acos", "atan", "sinh", "cosh", "tanh"};
+  static constexpr std::string_view names[kFunctionCount] = {"sin",  "cos",  "tan",  "exp",  "log",  "abs",
+                                                             "asin", "acos", "atan", "sinh", "cosh", "tanh"};
   return names[static_cast<int>(f)];
 }
 
@@ -311,19 +312,52 @@ int compare(const Expr& a, const Expr& b) {
     }
     case Kind::Constant: return a.constant() < b.constant() ? -1 : 1;
     case Kind::Symbol: return sign_of(a.name().compare(b.name()));
+    case Kind::Pow:
+      // Bases first, so that powers of one symbol sort together by exponent.
+      if (int c = compare(a.base(), b.base())) return c;
+      return compare(a.exponent(), b.exponent());
     case Kind::Function:
       if (a.function() != b.function()) return a.function() < b.function() ? -1 : 1;
-      return compare(a[0], b[0]);
+      break;
     case Kind::Limit:
-      if (int c = compare_spans(a.args(), b.args())) return c;
-      return a.direction() < b.direction() ? -1 : 1;
-    default: return compare_spans(a.args(), b.args());
+      if (a.direction() != b.direction()) return a.direction() < b.direction() ? -1 : 1;
+      break;
+    default: break;
   }
+  // Compound operands order by their content hash (the same in every run), so
+  // comparing two deep expressions costs O(1), not a walk down both; equal
+  // hashes of different nodes fall back to the structure.
+  if (a.hash() != b.hash()) return a.hash() < b.hash() ? -1 : 1;
+  return compare_spans(a.args(), b.args());
 }
 
 // ---- atoms -------------------------------------------------------------------
 
-Expr integer(long value) { return rational(mpq_class(value)); }
+namespace {
+Expr intern_number(const mpq_class& value) {
+  Key k;
+  k.kind = Kind::Number;
+  k.number = &value;
+  return intern(k);
+}
+// Small integers (exponents, most coefficients) are looked up without the
+// intern table: one node each, made once.
+constexpr long kSmallMin = -64, kSmallMax = 1024;
+const Expr* small_integers() {
+  static const std::vector<Expr>* table = [] {
+    auto* t = new std::vector<Expr>;  // never destroyed, like the intern table
+    t->reserve(kSmallMax - kSmallMin + 1);
+    for (long v = kSmallMin; v <= kSmallMax; ++v) t->push_back(intern_number(mpq_class(v)));
+    return t;
+  }();
+  return table->data();
+}
+}  // namespace
+
+Expr integer(long value) {
+  if (value >= kSmallMin && value <= kSmallMax) return small_integers()[value - kSmallMin];
+  return intern_number(mpq_class(value));
+}
 Expr integer(const mpz_class& value) { return rational(mpq_class(value)); }
 Expr rational(long num, long den) {
   if (den == 0) throw Error(Error::Kind::InvalidArgument, "rational number with denominator zero");
@@ -332,10 +366,11 @@ Expr rational(long num, long den) {
   return rational(q);
 }
 Expr rational(const mpq_class& value) {
-  Key k;
-  k.kind = Kind::Number;
-  k.number = &value;
-  return intern(k);
+  if (mpz_cmp_ui(value.get_den_mpz_t(), 1) == 0 && mpz_fits_slong_p(value.get_num_mpz_t())) {
+    const long v = mpz_get_si(value.get_num_mpz_t());
+    if (v >= kSmallMin && v <= kSmallMax) return small_integers()[v - kSmallMin];
+  }
+  return intern_number(value);
 }
 Expr real(double value) {
   if (!std::isfinite(value))
@@ -601,8 +636,7 @@ Expr add(std::vector<Expr> terms) {
       groups[g].merged = true;
     }
   }
-  if (pos_inf && neg_inf)
-    throw Error(Error::Kind::InvalidArgument, "undefined sum: oo - oo (infinity minus infinity)");
+  if (pos_inf && neg_inf) throw Error(Error::Kind::InvalidArgument, "undefined sum: oo - oo (infinity minus infinity)");
   if (pos_inf) return infinity();
   if (neg_inf) return make(Kind::Mul, std::vector<Expr>{cached(-1), infinity()});
 
@@ -654,7 +688,8 @@ void sort_factors(std::vector<Expr>& factors) {
   if (factors.size() < 2) return;
   if (factors.size() <= 8) {  // the common case: insertion sort, no allocation
     for (std::size_t i = 1; i < factors.size(); ++i)
-      for (std::size_t j = i; j > 0 && factor_less(factors[j], factors[j - 1]); --j) std::swap(factors[j], factors[j - 1]);
+      for (std::size_t j = i; j > 0 && factor_less(factors[j], factors[j - 1]); --j)
+        std::swap(factors[j], factors[j - 1]);
     return;
   }
   const std::size_t n = factors.size();
@@ -677,8 +712,61 @@ void sort_factors(std::vector<Expr>& factors) {
 
 }  // namespace
 
+namespace {
+
+// The common product: exact numbers and factors with pairwise distinct bases
+// (the parser's terms, the poly converter's monomials). Nothing to collect, so
+// fold the numbers, sort, and intern; anything else goes the general way.
+std::optional<Expr> mul_simple(const std::vector<Expr>& factors) {
+  constexpr std::size_t kMax = 12;
+  std::array<const Expr*, kMax> items{};
+  std::size_t n = 0;
+  mpq_class coef = 1;
+  auto take = [&](const Expr& e) {
+    if (e.kind() == Kind::Number) {
+      coef *= e.number();
+      return true;
+    }
+    if (e.kind() == Kind::Float || is_infinity(e) || n == kMax) return false;
+    const Expr& base = e.kind() == Kind::Pow ? e.args()[0] : e;
+    for (std::size_t i = 0; i < n; ++i) {
+      const Expr& other = items[i]->kind() == Kind::Pow ? items[i]->args()[0] : *items[i];
+      if (other == base) return false;
+    }
+    items[n++] = &e;
+    return true;
+  };
+  for (const Expr& f : factors) {
+    if (f.kind() == Kind::Mul) {
+      for (const Expr& a : f.args())
+        if (!take(a)) return std::nullopt;
+    } else if (!take(f)) {
+      return std::nullopt;
+    }
+  }
+  if (sgn(coef) == 0) return cached(0);
+  if (n == 0) return rational(coef);
+  const bool unit = coef == 1;
+  if (n == 1) {
+    if (unit) return *items[0];
+    if (items[0]->kind() == Kind::Add) return std::nullopt;  // distributes
+  }
+  for (std::size_t i = 1; i < n; ++i)
+    for (std::size_t j = i; j > 0 && factor_less(*items[j], *items[j - 1]); --j) std::swap(items[j], items[j - 1]);
+  std::vector<Expr> out;
+  out.reserve(n + 1);
+  if (!unit) out.push_back(rational(coef));
+  for (std::size_t i = 0; i < n; ++i) out.push_back(*items[i]);
+  return make_owned(Kind::Mul, std::move(out));
+}
+
+}  // namespace
+
 Expr mul(std::vector<Expr> factors) {
   if (factors.size() == 1) return factors[0];
+  if (factors.size() <= 8) {
+    if (auto simple = mul_simple(factors)) return *simple;
+  }
   std::vector<Expr> flat;
   flat.reserve(factors.size() + 4);
   flatten_into(flat, std::move(factors), Kind::Mul);
@@ -804,8 +892,8 @@ Expr rational_power(const mpq_class& b, long e) {
   const double bits = std::abs(static_cast<double>(e)) *
                       static_cast<double>(mpz_sizeinbase(b.get_num_mpz_t(), 2) + mpz_sizeinbase(b.get_den_mpz_t(), 2));
   if (bits > 64.0 * 1024 * 1024)
-    throw Error(Error::Kind::InvalidArgument, "number too large: a power with about " +
-                                                  std::to_string(static_cast<long>(bits)) + " bits");
+    throw Error(Error::Kind::InvalidArgument,
+                "number too large: a power with about " + std::to_string(static_cast<long>(bits)) + " bits");
   mpz_class num, den;
   const unsigned long n = static_cast<unsigned long>(e < 0 ? -e : e);
   mpz_pow_ui(num.get_mpz_t(), b.get_num_mpz_t(), n);
@@ -841,8 +929,7 @@ Expr number_power(const Expr& b, const Expr& e) {
     return cached(0);
   }
   if (e.is_integer()) {
-    if (!x.get_num().fits_slong_p())
-      throw Error(Error::Kind::InvalidArgument, "exponent too large for an exact power");
+    if (!x.get_num().fits_slong_p()) throw Error(Error::Kind::InvalidArgument, "exponent too large for an exact power");
     return rational_power(q, x.get_num().get_si());
   }
   // Rational exponent p/r: split off the integer part, then try an exact root.
@@ -902,8 +989,7 @@ Expr pow(const Expr& b, const Expr& x) {
     for (const Expr& a : b.args()) f.push_back(pow(a, x));
     return mul(std::move(f));
   }
-  if (b.kind() == Kind::Function && b.function() == Function::Exp && x.is_integer())
-    return exp(mul({b[0], x}));
+  if (b.kind() == Kind::Function && b.function() == Function::Exp && x.is_integer()) return exp(mul({b[0], x}));
   return make(Kind::Pow, std::vector<Expr>{b, x});
 }
 
@@ -983,7 +1069,7 @@ std::optional<Expr> trig_at_pi_multiple(Function f, const Expr& arg) {
   if (twelve.get_den() != 1) return std::nullopt;
   mpz_class n;
   mpz_fdiv_r_ui(n.get_mpz_t(), twelve.get_num_mpz_t(), 24);
-  const long m = n.get_si();  // angle = m * pi / 12
+  const long m = n.get_si();                          // angle = m * pi / 12
   if (m % 2 != 0 && m % 3 != 0) return std::nullopt;  // only multiples of pi/6 and pi/4
   const Expr half = rational(1, 2);
   // sin at t twelfths of pi, for t a multiple of 2 or 3.
@@ -1018,8 +1104,8 @@ std::optional<Expr> inverse_trig_special(Function f, const Expr& x) {
   if (f != Function::Asin && f != Function::Acos && f != Function::Atan) return std::nullopt;
   static const std::vector<std::pair<Expr, long>> sines = {
       {rational(1, 2), 6}, {mul({rational(1, 2), sqrt(integer(2))}), 4}, {mul({rational(1, 2), sqrt(integer(3))}), 3}};
-  static const std::vector<std::pair<Expr, long>> tangents = {
-      {mul({rational(1, 3), sqrt(integer(3))}), 6}, {sqrt(integer(3)), 3}};
+  static const std::vector<std::pair<Expr, long>> tangents = {{mul({rational(1, 3), sqrt(integer(3))}), 6},
+                                                              {sqrt(integer(3)), 3}};
   if (f == Function::Acos && looks_negative(x)) {
     if (auto v = inverse_trig_special(f, mul({cached(-1), x}))) return add({pi(), mul({cached(-1), *v})});
     return std::nullopt;
@@ -1037,8 +1123,7 @@ std::optional<Expr> inverse_trig_special(Function f, const Expr& x) {
 
 Expr apply(Function f, const Expr& x) {
   if (is_infinity(x)) {
-    if (f == Function::Exp || f == Function::Log || f == Function::Sinh || f == Function::Cosh ||
-        f == Function::Abs)
+    if (f == Function::Exp || f == Function::Log || f == Function::Sinh || f == Function::Cosh || f == Function::Abs)
       return infinity();
     if (f == Function::Atan) return mul({rational(1, 2), pi()});
     if (f == Function::Tanh) return cached(1);
@@ -1070,8 +1155,8 @@ Expr apply(Function f, const Expr& x) {
   if (f == Function::Abs) {
     if (x.kind() == Kind::Number) return rational(mpq_class(::abs(x.number())));
     if (x.kind() == Kind::Constant && x.constant() != Constant::I) return x;
-    if (x.kind() == Kind::Function && (x.function() == Function::Abs || x.function() == Function::Exp ||
-                                       x.function() == Function::Cosh))
+    if (x.kind() == Kind::Function &&
+        (x.function() == Function::Abs || x.function() == Function::Exp || x.function() == Function::Cosh))
       return x;
   }
   if (f == Function::Log && x.kind() == Kind::Constant && x.constant() == Constant::E) return cached(1);
@@ -1165,8 +1250,7 @@ std::pair<Expr, Expr> split_power(const Expr& x) {
 
 std::pair<Expr, Expr> numerator_denominator(const Expr& x) {
   auto negative_exponent = [](const Expr& ex) {
-    return (ex.kind() == Kind::Number && sgn(ex.number()) < 0) ||
-           (ex.kind() == Kind::Float && ex.float_value() < 0) ||
+    return (ex.kind() == Kind::Number && sgn(ex.number()) < 0) || (ex.kind() == Kind::Float && ex.float_value() < 0) ||
            (ex.kind() == Kind::Mul && ex[0].is_numeric() && looks_negative(ex[0]));
   };
   std::vector<Expr> num, den;
@@ -1241,8 +1325,7 @@ bool is_polynomial(const Expr& x, std::span<const Expr> vars) {
         for (const Expr& a : e.args())
           if (!self(self, a)) return false;
         return true;
-      case Kind::Pow:
-        return e.exponent().is_integer() && sgn(e.exponent().number()) > 0 && self(self, e.base());
+      case Kind::Pow: return e.exponent().is_integer() && sgn(e.exponent().number()) > 0 && self(self, e.base());
       default: return false;
     }
   };

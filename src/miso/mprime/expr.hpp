@@ -47,7 +47,18 @@ enum class Constant : std::uint8_t { Pi, E, I, Infinity };
 
 // Functions of one argument. sqrt is not here: sqrt(x) is x^(1/2).
 enum class Function : std::uint8_t {
-  Sin, Cos, Tan, Exp, Log, Abs, Asin, Acos, Atan, Sinh, Cosh, Tanh,
+  Sin,
+  Cos,
+  Tan,
+  Exp,
+  Log,
+  Abs,
+  Asin,
+  Acos,
+  Atan,
+  Sinh,
+  Cosh,
+  Tanh,
 };
 inline constexpr int kFunctionCount = 12;
 std::string_view function_name(Function f);  // "sin", "cos", ...
@@ -59,8 +70,8 @@ struct Node;
 
 class Expr {
  public:
-  Expr();                      // the integer 0
-  Expr(long value);            // NOLINT(google-explicit-constructor): integers convert
+  Expr();                                              // the integer 0
+  Expr(long value);                                    // NOLINT(google-explicit-constructor): integers convert
   Expr(int value) : Expr(static_cast<long>(value)) {}  // NOLINT(google-explicit-constructor)
   Expr(const Expr& other) noexcept;
   Expr(Expr&& other) noexcept : node_(std::exchange(other.node_, nullptr)) {}

@@ -5,8 +5,8 @@
 #include <complex>
 #include <cstdint>
 #include <functional>
-#include <optional>
 #include <numbers>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -314,8 +314,7 @@ bool is_polynomial_in(const Expr& e, const Expr& x) {
     case Kind::Add:
     case Kind::Mul:
       return std::all_of(e.args().begin(), e.args().end(), [&](const Expr& a) { return is_polynomial_in(a, x); });
-    case Kind::Pow:
-      return e.exponent().is_integer() && e.exponent().number() > 0 && is_polynomial_in(e.base(), x);
+    case Kind::Pow: return e.exponent().is_integer() && e.exponent().number() > 0 && is_polynomial_in(e.base(), x);
     default: return false;
   }
 }
@@ -488,12 +487,9 @@ class Integrator {
     Maybe rest = run(pow(g, integer(n - 2)), depth + 1);
     if (!rest) return std::nullopt;
     switch (fn) {
-      case Function::Sin:
-        return -pow(sin(u), integer(n - 1)) * cos(u) / (N * a) + (N - 1) / N * *rest;
-      case Function::Cos:
-        return pow(cos(u), integer(n - 1)) * sin(u) / (N * a) + (N - 1) / N * *rest;
-      case Function::Tan:
-        return pow(tan(u), integer(n - 1)) / ((N - 1) * a) - *rest;
+      case Function::Sin: return -pow(sin(u), integer(n - 1)) * cos(u) / (N * a) + (N - 1) / N * *rest;
+      case Function::Cos: return pow(cos(u), integer(n - 1)) * sin(u) / (N * a) + (N - 1) / N * *rest;
+      case Function::Tan: return pow(tan(u), integer(n - 1)) / ((N - 1) * a) - *rest;
       default: return std::nullopt;
     }
   }
@@ -668,7 +664,8 @@ class Integrator {
     if (k == 0) return std::nullopt;
     auto dc = polynomial_coefficients(D, x_);
     auto nc = polynomial_coefficients(num, x_);
-    if (!dc || !nc || dc->size() != 3 || nc->size() > 2 || !all_rational(*dc) || !all_rational(*nc)) return std::nullopt;
+    if (!dc || !nc || dc->size() != 3 || nc->size() > 2 || !all_rational(*dc) || !all_rational(*nc))
+      return std::nullopt;
     const Expr A = (*dc)[2];
     const Expr B = (*dc)[1];
     const Expr C = (*dc)[0];
@@ -838,8 +835,9 @@ class Integrator {
 
 void require_symbol(const Expr& var, const char* where) {
   if (!var.is_symbol()) {
-    throw Error(Error::Kind::InvalidArgument,
-                std::string(where).append(": the variable of integration must be a symbol, got ").append(to_string(var)));
+    throw Error(
+        Error::Kind::InvalidArgument,
+        std::string(where).append(": the variable of integration must be a symbol, got ").append(to_string(var)));
   }
 }
 
@@ -1208,8 +1206,9 @@ Expr integrate(const Expr& f, const Expr& var) {
 Expr integrate(const Expr& f, const Expr& var, const Expr& lower, const Expr& upper) {
   require_symbol(var, "integrate");
   if (depends_on(lower, var) || depends_on(upper, var)) {
-    throw Error(Error::Kind::InvalidArgument,
-                std::string("integrate: the bounds must not contain the variable of integration ").append(to_string(var)));
+    throw Error(
+        Error::Kind::InvalidArgument,
+        std::string("integrate: the bounds must not contain the variable of integration ").append(to_string(var)));
   }
   if (lower == upper) return Expr(0);
   Maybe r;

@@ -31,8 +31,8 @@ Expr from_coefficients(const std::vector<Expr>& coefficients, const Expr& var);
 long degree(const Expr& x, const Expr& var);  // -1 for 0; throws if not polynomial
 
 struct Factorization {
-  Expr unit;                                  // rational content with sign
-  std::vector<std::pair<Expr, long>> factors; // irreducible over Q, with multiplicity
+  Expr unit;                                   // rational content with sign
+  std::vector<std::pair<Expr, long>> factors;  // irreducible over Q, with multiplicity
 };
 // Factorisation over the rationals of a polynomial in any number of variables.
 Factorization factor_list(const Expr& polynomial);

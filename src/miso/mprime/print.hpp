@@ -2,8 +2,9 @@
 // reads back to the same expression (the same interned node) and that SymPy
 // reads with convert_xor: ^ for powers, the function names of expr.hpp,
 // sqrt(x) for x^(1/2), exact rationals as 3/4, floats with enough digits to
-// round-trip, unevaluated operations as diff(f, x, n), integrate(f, x[, a, b]),
-// limit(f, x, a[, "+"|"-"]). Terms of a sum are shown by descending degree
+// round-trip, unevaluated operations as diff(f, x, n), integrate(f, x),
+// limit(f, x, a[, "+"|"-"]) (definite integrals as integrate(f, (x, a, b)),
+// the form SymPy reads). Terms of a sum are shown by descending degree
 // (x^2 + 3*x + 1), minus signs where a coefficient is negative (x - y).
 //
 // `to_latex` gives LaTeX for display: \frac, \sqrt, \sin, \int, \lim, \infty.

@@ -183,8 +183,8 @@ Expr exp_product(const Expr& x) {
 // exp(a + n*log(u)) = exp(a) * u^n for integer n (where the left side is defined).
 Expr exp_of_logs(const Expr& x) {
   const Expr& arg = x[0];
-  std::vector<Expr> terms = arg.is(Kind::Add) ? std::vector<Expr>(arg.args().begin(), arg.args().end())
-                                              : std::vector<Expr>{arg};
+  std::vector<Expr> terms =
+      arg.is(Kind::Add) ? std::vector<Expr>(arg.args().begin(), arg.args().end()) : std::vector<Expr>{arg};
   std::vector<Expr> kept;
   std::vector<Expr> powers;
   for (const Expr& t : terms) {

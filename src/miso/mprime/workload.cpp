@@ -120,7 +120,8 @@ class CorpusWorkload final : public profiler::Workload {
   void prepare(const profiler::WorkloadContext& ctx) override {
     seed_ = ctx.seed;
     if (!ctx.data_dir.empty()) {
-      const auto bytes = profiler::read_data_array<char>(profiler::input_file(ctx.data_dir, kName, ctx.size), kKind, seed_);
+      const auto bytes =
+          profiler::read_data_array<char>(profiler::input_file(ctx.data_dir, kName, ctx.size), kKind, seed_);
       text_.assign(bytes.begin(), bytes.end());
     } else {
       MISO_PROFILE_SCOPE("mprime.workload.generate");
@@ -184,7 +185,8 @@ class CorpusWorkload final : public profiler::Workload {
     const std::string_view text(text_.data() + lines_[i].first, lines_[i].second);
     auto fail = [&](const std::string& why) {
       ++out.failures;
-      if (out.first_failure.empty()) out.first_failure = "line " + std::to_string(i + 1) + " '" + std::string(text) + "': " + why;
+      if (out.first_failure.empty())
+        out.first_failure = "line " + std::to_string(i + 1) + " '" + std::string(text) + "': " + why;
     };
     try {
       const Expr x = symbol("x");
@@ -208,13 +210,13 @@ class CorpusWorkload final : public profiler::Workload {
       MISO_PROFILE_SCOPE("mprime.workload.evaluate");
       const double value = evaluate(f, {{"x", px}, {"y", py}});
       const double slope = evaluate(df, {{"x", px}, {"y", py}});
-      const double fd =
-          (evaluate(f, {{"x", px + h}, {"y", py}}) - evaluate(f, {{"x", px - h}, {"y", py}})) / (2 * h);
+      const double fd = (evaluate(f, {{"x", px + h}, {"y", py}}) - evaluate(f, {{"x", px - h}, {"y", py}})) / (2 * h);
       // Truncation error ~h^2 f''' and rounding ~eps |f| / h bound the difference.
       const double scale = 1e-6 * (1 + std::abs(slope)) + 1e-10 * std::abs(value) / h;
       const double err = std::abs(slope - fd) / scale;
       out.worst = std::max(out.worst, err);
-      if (!(err <= 1.0)) fail("d/dx = " + std::to_string(slope) + " but the finite difference is " + std::to_string(fd));
+      if (!(err <= 1.0))
+        fail("d/dx = " + std::to_string(slope) + " but the finite difference is " + std::to_string(fd));
       if (i % kSimplifyEvery == 0) {
         Expr s;
         {
