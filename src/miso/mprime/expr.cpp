@@ -21,6 +21,10 @@ namespace miso::mprime {
 
 struct Node {
   std::atomic<std::uint32_t> refs{1};
+  // Symbols, constants and small integers live forever: every expression holds
+  // them, and counting their references from several threads would make their
+  // cache lines bounce between cores on every copy.
+  bool immortal = false;
   Kind kind = Kind::Number;
   std::uint8_t tag = 0;  // Constant, Function or Direction
   std::uint64_t hash = 0;
@@ -61,6 +65,7 @@ struct Key {
   std::string_view name;
   std::uint64_t hash = 0;
   std::vector<Expr>* owned = nullptr;  // `args` may be moved from here into a new node
+  bool immortal = false;               // a new node is never freed
 };
 
 std::uint64_t hash_key(const Key& k) {
@@ -122,10 +127,11 @@ Expr intern(Key k) {
   Shard& s = shard_of(k.hash);
   std::lock_guard lock(s.mutex);
   if (auto it = s.nodes.find(k); it != s.nodes.end()) {
-    (*it)->refs.fetch_add(1, std::memory_order_relaxed);
+    if (!(*it)->immortal) (*it)->refs.fetch_add(1, std::memory_order_relaxed);
     return Expr(*it);
   }
   auto* n = new Node;
+  n->immortal = k.immortal;
   n->kind = k.kind;
   n->tag = k.tag;
   n->hash = k.hash;
@@ -144,9 +150,12 @@ Expr intern(Key k) {
   return Expr(n);
 }
 
-void retain(Node* n) noexcept { n->refs.fetch_add(1, std::memory_order_relaxed); }
+void retain(Node* n) noexcept {
+  if (!n->immortal) n->refs.fetch_add(1, std::memory_order_relaxed);
+}
 
 void release(Node* n) noexcept {
+  if (n->immortal) return;
   // Counts above one drop without the lock; the last reference is dropped under
   // the shard's lock, where a concurrent lookup could otherwise revive the node.
   std::uint32_t c = n->refs.load(std::memory_order_relaxed);
@@ -334,10 +343,21 @@ int compare(const Expr& a, const Expr& b) {
 // ---- atoms -------------------------------------------------------------------
 
 namespace {
-Expr intern_number(const mpq_class& value) {
+Expr make_constant(Constant c) {
+  Key k;
+  k.kind = Kind::Constant;
+  k.tag = static_cast<std::uint8_t>(c);
+  k.immortal = true;
+  return intern(k);
+}
+}  // namespace
+
+namespace {
+Expr intern_number(const mpq_class& value, bool immortal = false) {
   Key k;
   k.kind = Kind::Number;
   k.number = &value;
+  k.immortal = immortal;
   return intern(k);
 }
 // Small integers (exponents, most coefficients) are looked up without the
@@ -347,7 +367,7 @@ const Expr* small_integers() {
   static const std::vector<Expr>* table = [] {
     auto* t = new std::vector<Expr>;  // never destroyed, like the intern table
     t->reserve(kSmallMax - kSmallMin + 1);
-    for (long v = kSmallMin; v <= kSmallMax; ++v) t->push_back(intern_number(mpq_class(v)));
+    for (long v = kSmallMin; v <= kSmallMax; ++v) t->push_back(intern_number(mpq_class(v), true));
     return t;
   }();
   return table->data();
@@ -384,23 +404,24 @@ Expr symbol(std::string_view name) {
   if (name.empty()) throw Error(Error::Kind::InvalidArgument, "symbol with an empty name");
   Key k;
   k.kind = Kind::Symbol;
+  k.immortal = true;
   k.name = name;
   return intern(k);
 }
 Expr pi() {
-  static const Expr c = make(Kind::Constant, {}, static_cast<std::uint8_t>(Constant::Pi));
+  static const Expr c = make_constant(Constant::Pi);
   return c;
 }
 Expr e() {
-  static const Expr c = make(Kind::Constant, {}, static_cast<std::uint8_t>(Constant::E));
+  static const Expr c = make_constant(Constant::E);
   return c;
 }
 Expr imaginary_unit() {
-  static const Expr c = make(Kind::Constant, {}, static_cast<std::uint8_t>(Constant::I));
+  static const Expr c = make_constant(Constant::I);
   return c;
 }
 Expr infinity() {
-  static const Expr c = make(Kind::Constant, {}, static_cast<std::uint8_t>(Constant::Infinity));
+  static const Expr c = make_constant(Constant::Infinity);
   return c;
 }
 
