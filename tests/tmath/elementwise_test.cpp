@@ -165,6 +165,12 @@ double unary_reference(UnaryOp op, double x) {
     case UnaryOp::Relu: return x > 0 ? x : 0;
     case UnaryOp::Gelu: return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
     case UnaryOp::Erf: return std::erf(x);
+    case UnaryOp::Sin: return std::sin(x);
+    case UnaryOp::Cos: return std::cos(x);
+    case UnaryOp::Tan: return std::tan(x);
+    case UnaryOp::Asin: return std::asin(x);
+    case UnaryOp::Acos: return std::acos(x);
+    case UnaryOp::Atan: return std::atan(x);
   }
   return 0;
 }
@@ -174,9 +180,13 @@ TEST(Elementwise, UnaryOpsMatchReference) {
   for (DType dt : {DType::F32, DType::F64, DType::F16, DType::BF16}) {
     Tensor x = rand_uniform({7, 9}, g, -3, 3, dt).t();  // non-contiguous too
     Tensor pos = abs(x) + 0.25;
+    Tensor unit = x * (1.0 / 3.0);  // inside [-1, 1] for asin and acos
     for (UnaryOp op : {UnaryOp::Neg, UnaryOp::Abs, UnaryOp::Exp, UnaryOp::Log, UnaryOp::Sqrt, UnaryOp::Tanh,
-                       UnaryOp::Sigmoid, UnaryOp::Relu, UnaryOp::Gelu, UnaryOp::Erf}) {
-      const Tensor& in = (op == UnaryOp::Log || op == UnaryOp::Sqrt) ? pos : x;
+                       UnaryOp::Sigmoid, UnaryOp::Relu, UnaryOp::Gelu, UnaryOp::Erf, UnaryOp::Sin, UnaryOp::Cos,
+                       UnaryOp::Tan, UnaryOp::Asin, UnaryOp::Acos, UnaryOp::Atan}) {
+      const Tensor& in = (op == UnaryOp::Log || op == UnaryOp::Sqrt) ? pos
+                         : (op == UnaryOp::Asin || op == UnaryOp::Acos) ? unit
+                                                                        : x;
       Tensor out = unary(op, in);
       ASSERT_EQ(out.dtype(), dt);
       ASSERT_EQ(out.shape(), in.shape());

@@ -461,25 +461,6 @@ double run_scalar(const std::vector<Instr>& code, int result, std::span<const do
   return regs[result];
 }
 
-// f applied element by element, for the functions T-Mathematics has no
-// elementwise operation for (the graph is cut there: its argument is computed
-// first).
-tmath::Tensor apply_eager(Function f, const tmath::Lazy& arg, tmath::DType dtype) {
-  tmath::Tensor x = arg.eval().to(dtype).contiguous();
-  tmath::Tensor out = tmath::Tensor::empty(x.shape(), dtype);
-  const std::int64_t n = x.numel();
-  if (dtype == tmath::DType::F64) {
-    const double* p = x.data<double>();
-    double* o = out.data<double>();
-    for (std::int64_t i = 0; i < n; ++i) o[i] = apply_real(f, p[i]);
-  } else {
-    const float* p = x.data<float>();
-    float* o = out.data<float>();
-    for (std::int64_t i = 0; i < n; ++i) o[i] = static_cast<float>(apply_real(f, static_cast<double>(p[i])));
-  }
-  return out;
-}
-
 tmath::Lazy apply_lazy(Function f, const tmath::Lazy& a, tmath::DType dtype) {
   auto c = [dtype](double v) { return tmath::constant(v, dtype); };
   switch (f) {
@@ -487,6 +468,12 @@ tmath::Lazy apply_lazy(Function f, const tmath::Lazy& a, tmath::DType dtype) {
     case Function::Log: return tmath::log(a);
     case Function::Abs: return tmath::abs(a);
     case Function::Tanh: return tmath::tanh(a);
+    case Function::Sin: return tmath::sin(a);
+    case Function::Cos: return tmath::cos(a);
+    case Function::Tan: return tmath::tan(a);
+    case Function::Asin: return tmath::asin(a);
+    case Function::Acos: return tmath::acos(a);
+    case Function::Atan: return tmath::atan(a);
     case Function::Cosh: {
       // Both exponentials are needed anyway; no cancellation in a sum of positives.
       tmath::Lazy e = tmath::exp(a);
@@ -501,8 +488,8 @@ tmath::Lazy apply_lazy(Function f, const tmath::Lazy& a, tmath::DType dtype) {
       tmath::Lazy large = (e - c(1) / e) * c(0.5);
       return tmath::where(tmath::lt(tmath::abs(a), c(1)), small, large);
     }
-    default: return tmath::Lazy(apply_eager(f, a, dtype));
   }
+  return a;  // unreachable: every Function is handled above
 }
 
 }  // namespace

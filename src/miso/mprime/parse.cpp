@@ -756,6 +756,11 @@ class Parser {
   Expr number(const Token& t) {
     const std::string_view s = t.text;
     if (s.find_first_of(".eE") == std::string_view::npos) {
+      if (s.size() <= 18) {  // fits a long: no GMP parsing, small values cached
+        long v = 0;
+        for (char c : s) v = v * 10 + (c - '0');
+        return integer(v);
+      }
       mpz_class z;
       z.set_str(std::string(s), 10);
       return integer(z);

@@ -182,6 +182,24 @@ inline void unary_block(UnaryOp op, const C* a, C* o, std::int64_t n) {
       case UnaryOp::Erf:
         for (std::int64_t i = 0; i < n; ++i) o[i] = std::erf(a[i]);
         break;
+      case UnaryOp::Sin:
+        for (std::int64_t i = 0; i < n; ++i) o[i] = std::sin(a[i]);
+        break;
+      case UnaryOp::Cos:
+        for (std::int64_t i = 0; i < n; ++i) o[i] = std::cos(a[i]);
+        break;
+      case UnaryOp::Tan:
+        for (std::int64_t i = 0; i < n; ++i) o[i] = std::tan(a[i]);
+        break;
+      case UnaryOp::Asin:
+        for (std::int64_t i = 0; i < n; ++i) o[i] = std::asin(a[i]);
+        break;
+      case UnaryOp::Acos:
+        for (std::int64_t i = 0; i < n; ++i) o[i] = std::acos(a[i]);
+        break;
+      case UnaryOp::Atan:
+        for (std::int64_t i = 0; i < n; ++i) o[i] = std::atan(a[i]);
+        break;
     }
   }
 }

@@ -51,7 +51,7 @@ const char* op_name(BinaryOp op) noexcept {
 
 const char* op_name(UnaryOp op) noexcept {
   static constexpr const char* kNames[] = {"neg",  "abs",     "exp",  "log",  "sqrt",
-                                           "tanh", "sigmoid", "relu", "gelu", "erf"};
+                                           "tanh", "sigmoid", "relu", "gelu", "erf", "sin", "cos", "tan", "asin", "acos", "atan"};
   return kNames[static_cast<int>(op)];
 }
 

@@ -58,6 +58,12 @@ inline Lazy sigmoid(const Lazy& a) { return unary(UnaryOp::Sigmoid, a); }
 inline Lazy relu(const Lazy& a) { return unary(UnaryOp::Relu, a); }
 inline Lazy gelu(const Lazy& a) { return unary(UnaryOp::Gelu, a); }
 inline Lazy erf(const Lazy& a) { return unary(UnaryOp::Erf, a); }
+inline Lazy sin(const Lazy& a) { return unary(UnaryOp::Sin, a); }
+inline Lazy cos(const Lazy& a) { return unary(UnaryOp::Cos, a); }
+inline Lazy tan(const Lazy& a) { return unary(UnaryOp::Tan, a); }
+inline Lazy asin(const Lazy& a) { return unary(UnaryOp::Asin, a); }
+inline Lazy acos(const Lazy& a) { return unary(UnaryOp::Acos, a); }
+inline Lazy atan(const Lazy& a) { return unary(UnaryOp::Atan, a); }
 inline Lazy abs(const Lazy& a) { return unary(UnaryOp::Abs, a); }
 inline Lazy maximum(const Lazy& a, const Lazy& b) { return binary(BinaryOp::Maximum, a, b); }
 inline Lazy minimum(const Lazy& a, const Lazy& b) { return binary(BinaryOp::Minimum, a, b); }

@@ -18,7 +18,9 @@ namespace miso::tmath {
 
 // --- elementwise ------------------------------------------------------------------
 enum class BinaryOp : std::uint8_t { Add, Sub, Mul, Div, Pow, Maximum, Minimum, Eq, Ne, Lt, Le, Gt, Ge };
-enum class UnaryOp : std::uint8_t { Neg, Abs, Exp, Log, Sqrt, Tanh, Sigmoid, Relu, Gelu, Erf };
+enum class UnaryOp : std::uint8_t {
+  Neg, Abs, Exp, Log, Sqrt, Tanh, Sigmoid, Relu, Gelu, Erf, Sin, Cos, Tan, Asin, Acos, Atan,
+};
 
 const char* op_name(BinaryOp op) noexcept;
 const char* op_name(UnaryOp op) noexcept;
@@ -52,6 +54,12 @@ inline Tensor sigmoid(const Tensor& a) { return unary(UnaryOp::Sigmoid, a); }
 inline Tensor relu(const Tensor& a) { return unary(UnaryOp::Relu, a); }
 inline Tensor gelu(const Tensor& a) { return unary(UnaryOp::Gelu, a); }  // exact: x * Phi(x)
 inline Tensor erf(const Tensor& a) { return unary(UnaryOp::Erf, a); }
+inline Tensor sin(const Tensor& a) { return unary(UnaryOp::Sin, a); }
+inline Tensor cos(const Tensor& a) { return unary(UnaryOp::Cos, a); }
+inline Tensor tan(const Tensor& a) { return unary(UnaryOp::Tan, a); }
+inline Tensor asin(const Tensor& a) { return unary(UnaryOp::Asin, a); }
+inline Tensor acos(const Tensor& a) { return unary(UnaryOp::Acos, a); }
+inline Tensor atan(const Tensor& a) { return unary(UnaryOp::Atan, a); }
 
 // cond ? a : b, all three broadcast together; cond is read as bool.
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
