@@ -742,10 +742,27 @@ std::optional<Expr> mul_simple(const std::vector<Expr>& factors) {
   constexpr std::size_t kMax = 12;
   std::array<const Expr*, kMax> items{};
   std::size_t n = 0;
-  mpq_class coef = 1;
+  // Numbers: one is used as it is; only a second one costs rational arithmetic
+  // (and -1 times c is a negation, the parser's and operator-'s common case).
+  const Expr* number = nullptr;
+  mpq_class folded;
+  bool have_folded = false;
   auto take = [&](const Expr& e) {
     if (e.kind() == Kind::Number) {
-      coef *= e.number();
+      if (number == nullptr && !have_folded) {
+        number = &e;
+      } else {
+        const mpq_class& q = have_folded ? folded : number->number();
+        if (e.is_minus_one()) {
+          folded = -q;
+        } else if (q == -1) {
+          folded = -e.number();
+        } else {
+          folded = q * e.number();
+        }
+        have_folded = true;
+        number = nullptr;
+      }
       return true;
     }
     if (e.kind() == Kind::Float || is_infinity(e) || n == kMax) return false;
@@ -765,9 +782,10 @@ std::optional<Expr> mul_simple(const std::vector<Expr>& factors) {
       return std::nullopt;
     }
   }
-  if (sgn(coef) == 0) return cached(0);
-  if (n == 0) return rational(coef);
-  const bool unit = coef == 1;
+  Expr coefficient = have_folded ? rational(folded) : (number ? *number : cached(1));
+  if (coefficient.is_zero()) return cached(0);
+  if (n == 0) return coefficient;
+  const bool unit = coefficient.is_one();
   if (n == 1) {
     if (unit) return *items[0];
     if (items[0]->kind() == Kind::Add) return std::nullopt;  // distributes
@@ -776,7 +794,7 @@ std::optional<Expr> mul_simple(const std::vector<Expr>& factors) {
     for (std::size_t j = i; j > 0 && factor_less(*items[j], *items[j - 1]); --j) std::swap(items[j], items[j - 1]);
   std::vector<Expr> out;
   out.reserve(n + 1);
-  if (!unit) out.push_back(rational(coef));
+  if (!unit) out.push_back(std::move(coefficient));
   for (std::size_t i = 0; i < n; ++i) out.push_back(*items[i]);
   return make_owned(Kind::Mul, std::move(out));
 }
