@@ -76,7 +76,8 @@ TEST(SeriesKnown, AboutOtherPoints) {
 
 TEST(SeriesKnown, SymbolicCoefficientsAndPuiseux) {
   EXPECT_EQ(expand(series(exp(a * x), x, Expr(0), 3)), expand(Expr(1) + a * x + q(1, 2) * pow(a, Expr(2)) * X(2)));
-  EXPECT_EQ(expand(series(Expr(1) / (Expr(1) - a * x), x, Expr(0), 3)), expand(Expr(1) + a * x + pow(a, Expr(2)) * X(2)));
+  EXPECT_EQ(expand(series(Expr(1) / (Expr(1) - a * x), x, Expr(0), 3)),
+            expand(Expr(1) + a * x + pow(a, Expr(2)) * X(2)));
   // sqrt(x + x^2) = x^(1/2) + x^(3/2)/2 - ...
   EXPECT_EQ(series(sqrt(x + X(2)), x, Expr(0), 2), pow(x, q(1, 2)) + q(1, 2) * pow(x, q(3, 2)));
   // x^x = 1 + x log(x) + ...

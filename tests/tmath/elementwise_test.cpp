@@ -184,7 +184,7 @@ TEST(Elementwise, UnaryOpsMatchReference) {
     for (UnaryOp op : {UnaryOp::Neg, UnaryOp::Abs, UnaryOp::Exp, UnaryOp::Log, UnaryOp::Sqrt, UnaryOp::Tanh,
                        UnaryOp::Sigmoid, UnaryOp::Relu, UnaryOp::Gelu, UnaryOp::Erf, UnaryOp::Sin, UnaryOp::Cos,
                        UnaryOp::Tan, UnaryOp::Asin, UnaryOp::Acos, UnaryOp::Atan}) {
-      const Tensor& in = (op == UnaryOp::Log || op == UnaryOp::Sqrt) ? pos
+      const Tensor& in = (op == UnaryOp::Log || op == UnaryOp::Sqrt)    ? pos
                          : (op == UnaryOp::Asin || op == UnaryOp::Acos) ? unit
                                                                         : x;
       Tensor out = unary(op, in);

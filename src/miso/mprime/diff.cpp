@@ -68,24 +68,15 @@ class Differentiator {
     switch (f.kind()) {
       case Kind::Number:
       case Kind::Float:
-      case Kind::Constant:
-        return Expr(0);
-      case Kind::Symbol:
-        return f == var_ ? Expr(1) : Expr(0);
-      case Kind::Add:
-        return sum_rule(f);
-      case Kind::Mul:
-        return product_rule(f);
-      case Kind::Pow:
-        return power_rule(f);
-      case Kind::Function:
-        return chain_rule(f);
-      case Kind::Derivative:
-        return derivative_rule(f);
-      case Kind::Integral:
-        return integral_rule(f);
-      case Kind::Limit:
-        break;
+      case Kind::Constant: return Expr(0);
+      case Kind::Symbol: return f == var_ ? Expr(1) : Expr(0);
+      case Kind::Add: return sum_rule(f);
+      case Kind::Mul: return product_rule(f);
+      case Kind::Pow: return power_rule(f);
+      case Kind::Function: return chain_rule(f);
+      case Kind::Derivative: return derivative_rule(f);
+      case Kind::Integral: return integral_rule(f);
+      case Kind::Limit: break;
     }
     return depends_on(f, var_) ? derivative(f, var_) : Expr(0);
   }
@@ -158,30 +149,18 @@ class Differentiator {
   static Expr outer_derivative(const Expr& f) {
     const Expr& u = f[0];
     switch (f.function()) {
-      case Function::Sin:
-        return cos(u);
-      case Function::Cos:
-        return -sin(u);
-      case Function::Tan:
-        return Expr(1) + pow(f, Expr(2));
-      case Function::Exp:
-        return f;
-      case Function::Log:
-        return pow(u, Expr(-1));
-      case Function::Abs:
-        return u / f;
-      case Function::Asin:
-        return pow(Expr(1) - pow(u, Expr(2)), rational(-1, 2));
-      case Function::Acos:
-        return -pow(Expr(1) - pow(u, Expr(2)), rational(-1, 2));
-      case Function::Atan:
-        return pow(Expr(1) + pow(u, Expr(2)), Expr(-1));
-      case Function::Sinh:
-        return cosh(u);
-      case Function::Cosh:
-        return sinh(u);
-      case Function::Tanh:
-        return Expr(1) - pow(f, Expr(2));
+      case Function::Sin: return cos(u);
+      case Function::Cos: return -sin(u);
+      case Function::Tan: return Expr(1) + pow(f, Expr(2));
+      case Function::Exp: return f;
+      case Function::Log: return pow(u, Expr(-1));
+      case Function::Abs: return u / f;
+      case Function::Asin: return pow(Expr(1) - pow(u, Expr(2)), rational(-1, 2));
+      case Function::Acos: return -pow(Expr(1) - pow(u, Expr(2)), rational(-1, 2));
+      case Function::Atan: return pow(Expr(1) + pow(u, Expr(2)), Expr(-1));
+      case Function::Sinh: return cosh(u);
+      case Function::Cosh: return sinh(u);
+      case Function::Tanh: return Expr(1) - pow(f, Expr(2));
     }
     throw Error(Error::Kind::Internal, "diff: unknown function");
   }
@@ -238,8 +217,7 @@ Expr diff(const Expr& f, const Expr& var, long order) {
   require_symbol(var, "diff");
   if (order < 0) {
     throw Error(Error::Kind::InvalidArgument,
-                std::string("diff: the order of differentiation must be >= 0, got ")
-                    .append(std::to_string(order)));
+                std::string("diff: the order of differentiation must be >= 0, got ").append(std::to_string(order)));
   }
   Expr result = f;
   for (long k = 0; k < order && !result.is_zero(); ++k) {

@@ -96,22 +96,70 @@ bool same(const Node* n, const Key& k) {
   }
 }
 
-struct NodeHash {
-  using is_transparent = void;
-  std::size_t operator()(const Node* n) const noexcept { return n->hash; }
-  std::size_t operator()(const Key& k) const noexcept { return k.hash; }
-};
-struct NodeEq {
-  using is_transparent = void;
-  bool operator()(const Node* a, const Node* b) const noexcept { return a == b; }
-  bool operator()(const Key& k, const Node* n) const noexcept { return same(n, k); }
-  bool operator()(const Node* n, const Key& k) const noexcept { return same(n, k); }
+// One shard's set of nodes: open addressing with linear probing over (hash,
+// node) slots, so a lookup rarely touches a node that does not match and an
+// insert allocates nothing (a node-based set allocates per entry). Deletion
+// shifts the following entries back, so there are no tombstones.
+class NodeTable {
+ public:
+  Node* find(const Key& k) const noexcept {
+    if (slots_.empty()) return nullptr;
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = k.hash & mask; slots_[i].node != nullptr; i = (i + 1) & mask) {
+      if (slots_[i].hash == k.hash && same(slots_[i].node, k)) return slots_[i].node;
+    }
+    return nullptr;
+  }
+  void insert(Node* n) {
+    if ((size_ + 1) * 4 > slots_.size() * 3) grow();
+    place(n->hash, n);
+    ++size_;
+  }
+  void erase(const Node* n) noexcept {
+    const std::size_t mask = slots_.size() - 1;
+    std::size_t i = n->hash & mask;
+    while (slots_[i].node != n) i = (i + 1) & mask;
+    slots_[i] = Slot{};
+    for (std::size_t j = (i + 1) & mask; slots_[j].node != nullptr; j = (j + 1) & mask) {
+      const std::size_t home = slots_[j].hash & mask;
+      // The entry at j may move into the hole at i unless its home lies
+      // cyclically in (i, j].
+      const bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+      if (!stays) {
+        slots_[i] = slots_[j];
+        slots_[j] = Slot{};
+        i = j;
+      }
+    }
+    --size_;
+  }
+  std::size_t size() const noexcept { return size_; }
+
+ private:
+  struct Slot {
+    std::uint64_t hash = 0;
+    Node* node = nullptr;
+  };
+  void place(std::uint64_t hash, Node* n) noexcept {
+    const std::size_t mask = slots_.size() - 1;
+    std::size_t i = hash & mask;
+    while (slots_[i].node != nullptr) i = (i + 1) & mask;
+    slots_[i] = Slot{hash, n};
+  }
+  void grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? 64 : old.size() * 2, Slot{});
+    for (const Slot& s : old)
+      if (s.node != nullptr) place(s.hash, s.node);
+  }
+  std::vector<Slot> slots_;
+  std::size_t size_ = 0;
 };
 
 // Sharded so that threads building expressions rarely meet on one lock.
 struct Shard {
   std::mutex mutex;
-  std::unordered_set<Node*, NodeHash, NodeEq> nodes;
+  NodeTable nodes;
 };
 constexpr std::size_t kShards = 64;
 
@@ -126,9 +174,9 @@ Expr intern(Key k) {
   k.hash = hash_key(k);
   Shard& s = shard_of(k.hash);
   std::lock_guard lock(s.mutex);
-  if (auto it = s.nodes.find(k); it != s.nodes.end()) {
-    if (!(*it)->immortal) (*it)->refs.fetch_add(1, std::memory_order_relaxed);
-    return Expr(*it);
+  if (Node* found = s.nodes.find(k)) {
+    if (!found->immortal) found->refs.fetch_add(1, std::memory_order_relaxed);
+    return Expr(found);
   }
   auto* n = new Node;
   n->immortal = k.immortal;

@@ -33,10 +33,8 @@ struct Shortfall {};
 
 std::optional<double> numeric_value(const Expr& x) {
   switch (x.kind()) {
-    case Kind::Number:
-      return x.number().get_d();
-    case Kind::Float:
-      return x.float_value();
+    case Kind::Number: return x.number().get_d();
+    case Kind::Float: return x.float_value();
     case Kind::Constant:
       if (x.constant() == Constant::Pi) return std::numbers::pi;
       if (x.constant() == Constant::E) return std::numbers::e;
@@ -84,8 +82,7 @@ std::optional<double> numeric_value(const Expr& x) {
       }
       return std::isfinite(v) ? std::optional<double>(v) : std::nullopt;
     }
-    default:
-      return std::nullopt;
+    default: return std::nullopt;
   }
 }
 
@@ -335,7 +332,7 @@ struct Chart {
   Expr point;  // finite point; unused at infinity
   bool at_infinity = false;
   int sign = 1;
-  long ramification = 1;  // d
+  long ramification = 1;   // d
   bool one_sided = false;  // s is known to be positive (limits, expansions at infinity)
 };
 
@@ -355,8 +352,7 @@ class Expander {
   Series expand_node(const Expr& f) {
     if (!depends_on(f, chart_.var)) return constant_series(f, cap_);
     switch (f.kind()) {
-      case Kind::Symbol:
-        return variable();
+      case Kind::Symbol: return variable();
       case Kind::Add: {
         Series sum = (*this)(f[0]);
         for (std::size_t i = 1; i < f.size(); ++i) sum = plus(sum, (*this)(f[i]));
@@ -367,12 +363,9 @@ class Expander {
         for (std::size_t i = 1; i < f.size(); ++i) product = times(product, (*this)(f[i]));
         return product;
       }
-      case Kind::Pow:
-        return power(f.base(), f.exponent());
-      case Kind::Function:
-        return function(f.function(), (*this)(f[0]));
-      default:
-        throw Unexpandable{};  // unevaluated d/dx, integral or limit
+      case Kind::Pow: return power(f.base(), f.exponent());
+      case Kind::Function: return function(f.function(), (*this)(f[0]));
+      default: throw Unexpandable{};  // unevaluated d/dx, integral or limit
     }
   }
 
@@ -404,27 +397,18 @@ class Expander {
 
   Series function(Function fn, const Series& u) {
     switch (fn) {
-      case Function::Exp:
-        return exp_series(u);
-      case Function::Log:
-        return log_series(u);
+      case Function::Exp: return exp_series(u);
+      case Function::Log: return log_series(u);
       case Function::Sin:
       case Function::Cos:
       case Function::Sinh:
-      case Function::Cosh:
-        return trig_series(fn, u);
-      case Function::Tan:
-        return times(trig_series(Function::Sin, u), inverse(trig_series(Function::Cos, u)));
-      case Function::Tanh:
-        return times(trig_series(Function::Sinh, u), inverse(trig_series(Function::Cosh, u)));
-      case Function::Atan:
-        return atan_series(u);
-      case Function::Asin:
-        return asin_series(u);
-      case Function::Acos:
-        return plus(constant_series(pi() / Expr(2), cap_), scale(asin_series(u), Expr(-1)));
-      case Function::Abs:
-        return abs_series(u);
+      case Function::Cosh: return trig_series(fn, u);
+      case Function::Tan: return times(trig_series(Function::Sin, u), inverse(trig_series(Function::Cos, u)));
+      case Function::Tanh: return times(trig_series(Function::Sinh, u), inverse(trig_series(Function::Cosh, u)));
+      case Function::Atan: return atan_series(u);
+      case Function::Asin: return asin_series(u);
+      case Function::Acos: return plus(constant_series(pi() / Expr(2), cap_), scale(asin_series(u), Expr(-1)));
+      case Function::Abs: return abs_series(u);
     }
     throw Unexpandable{};
   }
@@ -474,10 +458,8 @@ class Expander {
     const Expr cos0 = hyperbolic ? cosh(c0) : cos(c0);
     switch (fn) {
       case Function::Sin:
-      case Function::Sinh:
-        return plus(scale(cos_w, sin0), scale(sin_w, cos0));
-      case Function::Cos:
-        return plus(scale(cos_w, cos0), scale(sin_w, -sin0));
+      case Function::Sinh: return plus(scale(cos_w, sin0), scale(sin_w, cos0));
+      case Function::Cos: return plus(scale(cos_w, cos0), scale(sin_w, -sin0));
       default:  // cosh
         return plus(scale(cos_w, cos0), scale(sin_w, sin0));
     }
@@ -557,8 +539,8 @@ Series expand_in_chart(const Expr& f, Chart& chart, long want) {
 
 void require_variable(const Expr& var, const char* where) {
   if (!var.is_symbol()) {
-    throw Error(Error::Kind::InvalidArgument, std::string(where).append(": the variable must be a symbol, got ")
-                                                  .append(to_string(var)));
+    throw Error(Error::Kind::InvalidArgument,
+                std::string(where).append(": the variable must be a symbol, got ").append(to_string(var)));
   }
 }
 
@@ -588,14 +570,14 @@ std::optional<Expr> leading_limit(const Expr& c, long v) {
   long m = 0;
   Expr gamma = c;
   if (depends_on(c, log_s)) {
-    std::vector<Expr> terms = c.is(Kind::Add) ? std::vector<Expr>(c.args().begin(), c.args().end())
-                                              : std::vector<Expr>{c};
+    std::vector<Expr> terms =
+        c.is(Kind::Add) ? std::vector<Expr>(c.args().begin(), c.args().end()) : std::vector<Expr>{c};
     std::vector<std::pair<long, Expr>> split;
     for (const Expr& term : terms) {
       long power = 0;
       std::vector<Expr> rest;
-      const auto factors = term.is(Kind::Mul) ? std::vector<Expr>(term.args().begin(), term.args().end())
-                                              : std::vector<Expr>{term};
+      const auto factors =
+          term.is(Kind::Mul) ? std::vector<Expr>(term.args().begin(), term.args().end()) : std::vector<Expr>{term};
       for (const Expr& f : factors) {
         auto [b, e] = split_power(f);
         if (b == log_s && e.is_integer() && sgn(e.number()) > 0) {
@@ -655,16 +637,11 @@ class OneSidedLimit {
     if (budget_-- <= 0) return std::nullopt;
     if (auto by_series = limit_by_series(f, chart_)) return by_series;
     switch (f.kind()) {
-      case Kind::Add:
-        return sum(f);
-      case Kind::Mul:
-        return product(f);
-      case Kind::Pow:
-        return power(f);
-      case Kind::Function:
-        return function(f);
-      default:
-        return std::nullopt;
+      case Kind::Add: return sum(f);
+      case Kind::Mul: return product(f);
+      case Kind::Pow: return power(f);
+      case Kind::Function: return function(f);
+      default: return std::nullopt;
     }
   }
 
@@ -674,8 +651,7 @@ class OneSidedLimit {
   // +1 / -1 when f keeps that sign near the point, 0 when unknown.
   int sign_near(const Expr& f) {
     if (f.is(Kind::Function) && (f.function() == Function::Exp || f.function() == Function::Cosh)) return 1;
-    if (f.is(Kind::Pow) && f.exponent().is_integer() && mpz_even_p(f.exponent().number().get_num_mpz_t()))
-      return 1;
+    if (f.is(Kind::Pow) && f.exponent().is_integer() && mpz_even_p(f.exponent().number().get_num_mpz_t())) return 1;
     try {
       Chart chart = chart_;
       chart.one_sided = true;
@@ -838,8 +814,7 @@ class OneSidedLimit {
       case Function::Acos:
         if (!v || std::fabs(*v) >= 1) return std::nullopt;
         break;
-      default:
-        break;
+      default: break;
     }
     return apply(fn, *a);
   }
@@ -919,8 +894,8 @@ Expr compute_limit(const Expr& f, const Expr& var, const Expr& point, Direction 
   const auto from_left = one_sided(f, left);
   if (!from_right || !from_left) return limit(f, var, point, dir);
   if (*from_right == *from_left) return *from_right;
-  const bool both_finite = !is_infinite(*from_right) && !is_minus_infinity(*from_right) &&
-                           !is_infinite(*from_left) && !is_minus_infinity(*from_left);
+  const bool both_finite = !is_infinite(*from_right) && !is_minus_infinity(*from_right) && !is_infinite(*from_left) &&
+                           !is_minus_infinity(*from_left);
   if (both_finite) {
     const Expr gap = tidy(*from_right - *from_left);
     if (gap.is_zero()) return *from_right;

@@ -50,8 +50,8 @@ const char* op_name(BinaryOp op) noexcept {
 }
 
 const char* op_name(UnaryOp op) noexcept {
-  static constexpr const char* kNames[] = {"neg",  "abs",     "exp",  "log",  "sqrt",
-                                           "tanh", "sigmoid", "relu", "gelu", "erf", "sin", "cos", "tan", "asin", "acos", "atan"};
+  static constexpr const char* kNames[] = {"neg",  "abs", "exp", "log", "sqrt", "tanh", "sigmoid", "relu",
+                                           "gelu", "erf", "sin", "cos", "tan",  "asin", "acos",    "atan"};
   return kNames[static_cast<int>(op)];
 }
 

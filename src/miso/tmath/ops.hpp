@@ -19,7 +19,22 @@ namespace miso::tmath {
 // --- elementwise ------------------------------------------------------------------
 enum class BinaryOp : std::uint8_t { Add, Sub, Mul, Div, Pow, Maximum, Minimum, Eq, Ne, Lt, Le, Gt, Ge };
 enum class UnaryOp : std::uint8_t {
-  Neg, Abs, Exp, Log, Sqrt, Tanh, Sigmoid, Relu, Gelu, Erf, Sin, Cos, Tan, Asin, Acos, Atan,
+  Neg,
+  Abs,
+  Exp,
+  Log,
+  Sqrt,
+  Tanh,
+  Sigmoid,
+  Relu,
+  Gelu,
+  Erf,
+  Sin,
+  Cos,
+  Tan,
+  Asin,
+  Acos,
+  Atan,
 };
 
 const char* op_name(BinaryOp op) noexcept;
