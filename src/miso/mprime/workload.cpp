@@ -237,8 +237,11 @@ class CorpusWorkload final : public profiler::Workload {
       const double truncation = std::abs(r2 - r1);
       const double rounding = 1e-12 * (std::abs(value) + 1) / h;
       const double scale = 1e-7 * (1 + std::abs(slope)) + truncation + rounding;
-      // Not in the asymptotic regime: even the h/4 difference is 1% off.
-      const bool steep = std::abs(d4 - fd) > 1e-2 * (1 + std::abs(fd));
+      // Not in the asymptotic regime: even the h/4 difference is 1% off, or a
+      // much smaller step disagrees (the three steps can alias on a fast
+      // oscillation such as cos(4096 x^4) and agree on a wrong slope).
+      const double fine = central(h / 64);
+      const bool steep = std::abs(d4 - fd) > 1e-2 * (1 + std::abs(fd)) || std::abs(fine - fd) > 1e-3 * (1 + std::abs(fd));
       if (steep || truncation > 1e-4 * (1 + std::abs(slope))) {
         ++out.unresolved;
       } else {
