@@ -1,0 +1,423 @@
+#include "miso/mcode/heap.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <new>
+#include <string>
+#include <utility>
+
+#include "miso/core/memory.hpp"
+#include "miso/profiler/span.hpp"
+
+namespace miso::mcode {
+
+namespace {
+
+core::memory::Tag mcode_tag() {
+  static const core::memory::Tag tag = core::memory::tag("mcode");
+  return tag;
+}
+
+String* const kTombstone = reinterpret_cast<String*>(std::uintptr_t{1});
+
+}  // namespace
+
+MemoryBudgetError::MemoryBudgetError(std::size_t budget)
+    : miso::Error(Kind::InvalidArgument,
+                  std::string("memory budget of ").append(std::to_string(budget)).append(" bytes exceeded")),
+      budget_(budget) {}
+
+// ---------------------------------------------------------------- roots
+
+RootNode::RootNode(Heap& heap, TraceFn trace) noexcept
+    : heap_(&heap), prev_(nullptr), next_(heap.roots_), trace_(trace) {
+  if (next_ != nullptr) next_->prev_ = this;
+  heap.roots_ = this;
+}
+
+RootNode::~RootNode() {
+  if (heap_ == nullptr) return;  // the heap died first and detached us
+  if (prev_ != nullptr)
+    prev_->next_ = next_;
+  else
+    heap_->roots_ = next_;
+  if (next_ != nullptr) next_->prev_ = prev_;
+}
+
+std::size_t Heap::add_root_tracer(RootTracer tracer) {
+  std::size_t id = next_root_tracer_id_++;
+  root_tracers_.emplace_back(id, std::move(tracer));
+  return id;
+}
+
+void Heap::remove_root_tracer(std::size_t id) {
+  std::erase_if(root_tracers_, [id](const auto& entry) { return entry.first == id; });
+}
+
+// ---------------------------------------------------------------- life cycle
+
+Heap::Heap(HeapOptions options) : options_(options) {
+  mcode_tag();  // create the tag outside any allocation path
+  update_threshold();
+}
+
+Heap::~Heap() {
+  for (RootNode* node = roots_; node != nullptr; node = node->next_) node->heap_ = nullptr;
+  while (objects_ != nullptr) {
+    Obj* o = objects_;
+    objects_ = o->next_object;
+    free_object(o);
+  }
+}
+
+// ---------------------------------------------------------------- raw memory
+
+void Heap::charge(std::size_t bytes) {
+  if (options_.memory_budget != 0 && (bytes > options_.memory_budget || bytes_in_use_ > options_.memory_budget - bytes))
+    throw MemoryBudgetError(options_.memory_budget);
+  bytes_in_use_ += bytes;
+  stats_.peak_bytes = std::max(stats_.peak_bytes, bytes_in_use_);
+}
+
+void* Heap::reallocate(void* block, std::size_t old_size, std::size_t new_size) {
+  void* result = nullptr;
+  if (new_size != 0) {
+    if (new_size > old_size) charge(new_size - old_size);
+    try {
+      core::memory::TagScope scope(mcode_tag());
+      result = ::operator new(new_size);
+    } catch (...) {
+      if (new_size > old_size) bytes_in_use_ -= new_size - old_size;
+      throw;
+    }
+    if (block != nullptr) std::memcpy(result, block, std::min(old_size, new_size));
+    if (new_size < old_size) bytes_in_use_ -= old_size - new_size;
+  } else {
+    bytes_in_use_ -= old_size;
+  }
+  if (block != nullptr) ::operator delete(block);
+  return result;
+}
+
+template <typename T, typename... Args>
+T* Heap::allocate_object(std::size_t bytes, Args&&... args) {
+  void* memory = reallocate(nullptr, 0, bytes);
+  T* object = new (memory) T(std::forward<Args>(args)...);
+  object->next_object = objects_;
+  objects_ = object;
+  ++stats_.objects_allocated;
+  ++stats_.objects_live;
+  return object;
+}
+
+std::size_t Heap::object_size(const Obj* o) noexcept {
+  switch (o->kind) {
+    case ObjKind::String: return sizeof(String) + static_cast<const String*>(o)->size() + 1;
+    case ObjKind::List: return sizeof(List);
+    case ObjKind::Map: return sizeof(Map);
+    case ObjKind::Function: return sizeof(Function);
+    case ObjKind::Closure: return sizeof(Closure) + static_cast<const Closure*>(o)->upvalue_count() * sizeof(Upvalue*);
+    case ObjKind::Upvalue: return sizeof(Upvalue);
+    case ObjKind::Native: return sizeof(Native);
+    case ObjKind::Handle: return sizeof(Handle) + static_cast<const Handle*>(o)->external_bytes();
+    case ObjKind::BoxedInt: return sizeof(BoxedInt);
+  }
+  return 0;
+}
+
+void Heap::free_object(Obj* o) {
+  std::size_t size = object_size(o);
+  std::size_t bytes_before = bytes_in_use_;
+  switch (o->kind) {
+    case ObjKind::List: {
+      auto* list = static_cast<List*>(o);
+      reallocate(list->items_, list->capacity_ * sizeof(Value), 0);
+      break;
+    }
+    case ObjKind::Map: {
+      auto* map = static_cast<Map*>(o);
+      reallocate(map->entries_, map->capacity_ * sizeof(Map::Entry), 0);
+      reallocate(map->index_, map->capacity_ * 2 * sizeof(std::uint32_t), 0);
+      break;
+    }
+    case ObjKind::Function: {
+      auto* function = static_cast<Function*>(o);
+      bytes_in_use_ -= function->charged_bytes_;
+      function->~Function();
+      break;
+    }
+    case ObjKind::Handle: {
+      auto* handle = static_cast<Handle*>(o);
+      if (handle->type_->finalize != nullptr) handle->type_->finalize(handle->data_);
+      break;
+    }
+    default: break;  // the other kinds are trivially destructible
+  }
+  ++stats_.objects_freed;
+  --stats_.objects_live;
+  if (o->kind == ObjKind::Handle) {
+    // external_bytes are not a block of ours: only the header goes back to operator delete.
+    bytes_in_use_ -= static_cast<Handle*>(o)->external_bytes_;
+    reallocate(o, size - static_cast<Handle*>(o)->external_bytes_, 0);
+  } else {
+    reallocate(o, size, 0);
+  }
+  stats_.bytes_freed += bytes_before - bytes_in_use_;
+}
+
+// ---------------------------------------------------------------- allocation
+
+String* Heap::allocate_string(std::size_t length) {
+  String* s = allocate_object<String>(sizeof(String) + length + 1, length);
+  s->mutable_data()[length] = '\0';
+  return s;
+}
+
+String* Heap::string(std::string_view text) {
+  if (text.size() <= kInternMaxLength) {
+    std::uint64_t hash = String::hash_bytes(text);
+    if (String* existing = intern(text, hash)) return existing;
+    String* s = allocate_string(text.size());
+    std::memcpy(s->mutable_data(), text.data(), text.size());
+    s->hash_ = hash;
+    s->flags = String::kInterned | String::kHashReady;
+    intern_insert(s);
+    return s;
+  }
+  String* s = allocate_string(text.size());
+  std::memcpy(s->mutable_data(), text.data(), text.size());
+  return s;
+}
+
+String* Heap::concat(const String* a, const String* b) {
+  std::size_t length = a->size() + b->size();
+  if (length <= kInternMaxLength) {
+    char buffer[kInternMaxLength];
+    std::memcpy(buffer, a->data(), a->size());
+    std::memcpy(buffer + a->size(), b->data(), b->size());
+    return string(std::string_view(buffer, length));
+  }
+  String* s = allocate_string(length);
+  std::memcpy(s->mutable_data(), a->data(), a->size());
+  std::memcpy(s->mutable_data() + a->size(), b->data(), b->size());
+  return s;
+}
+
+Value Heap::box_int(std::int64_t i) { return Value::object(allocate_object<BoxedInt>(sizeof(BoxedInt), i)); }
+
+List* Heap::list(std::size_t reserve) {
+  List* list = allocate_object<List>(sizeof(List));
+  if (reserve != 0) list->reserve(*this, reserve);
+  return list;
+}
+
+Map* Heap::map(std::size_t reserve) {
+  Map* map = allocate_object<Map>(sizeof(Map));
+  if (reserve != 0) map->rebuild(*this, std::bit_ceil(std::max<std::size_t>(reserve, 4)));
+  return map;
+}
+
+Function* Heap::function() { return allocate_object<Function>(sizeof(Function)); }
+
+void Heap::account(Function* function) {
+  std::size_t bytes =
+      function->code.capacity() * sizeof(std::uint32_t) + function->constants.capacity() * sizeof(Value) +
+      function->lines.capacity() * sizeof(std::uint32_t) + function->columns.capacity() * sizeof(std::uint32_t) +
+      function->upvalues.capacity() * sizeof(Function::UpvalueSource);
+  if (bytes > function->charged_bytes_) {
+    charge(bytes - function->charged_bytes_);
+  } else {
+    bytes_in_use_ -= function->charged_bytes_ - bytes;
+  }
+  function->charged_bytes_ = bytes;
+}
+
+Closure* Heap::closure(Function* function, std::size_t upvalue_count) {
+  Closure* closure =
+      allocate_object<Closure>(sizeof(Closure) + upvalue_count * sizeof(Upvalue*), function, upvalue_count);
+  std::fill_n(closure->upvalues(), upvalue_count, nullptr);
+  return closure;
+}
+
+Upvalue* Heap::upvalue(Value* slot) { return allocate_object<Upvalue>(sizeof(Upvalue), slot); }
+
+Native* Heap::native(std::string_view name, NativeFn fn, int arity, void* data) {
+  String* name_string = string(name);
+  // No safepoint between the two allocations, so name_string needs no root.
+  return allocate_object<Native>(sizeof(Native), name_string, fn, arity, data);
+}
+
+Handle* Heap::handle(const HandleType& type, void* data, std::size_t external_bytes) {
+  try {
+    charge(external_bytes);
+  } catch (...) {
+    if (type.finalize != nullptr) type.finalize(data);  // we own data even when refusing it
+    throw;
+  }
+  try {
+    return allocate_object<Handle>(sizeof(Handle), type, data, external_bytes);
+  } catch (...) {
+    bytes_in_use_ -= external_bytes;
+    if (type.finalize != nullptr) type.finalize(data);
+    throw;
+  }
+}
+
+// ---------------------------------------------------------------- intern table
+
+String* Heap::intern(std::string_view text, std::uint64_t hash) {
+  if (interned_.empty()) return nullptr;
+  std::size_t mask = interned_.size() - 1;
+  for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+    String* s = interned_[i];
+    if (s == nullptr) return nullptr;
+    if (s != kTombstone && s->hash_ == hash && s->view() == text) return s;
+  }
+}
+
+void Heap::intern_rebuild(std::size_t capacity) {
+  std::vector<String*> old = std::move(interned_);
+  interned_.assign(capacity, nullptr);
+  interned_tombstones_ = 0;
+  std::size_t mask = capacity - 1;
+  for (String* s : old) {
+    if (s == nullptr || s == kTombstone) continue;
+    std::size_t i = s->hash_ & mask;
+    while (interned_[i] != nullptr) i = (i + 1) & mask;
+    interned_[i] = s;
+  }
+}
+
+void Heap::intern_insert(String* s) {
+  // Keep at most 3/4 of the slots non-empty so probes stay short and always end.
+  if ((interned_count_ + interned_tombstones_ + 1) * 4 > interned_.size() * 3) {
+    std::size_t capacity = std::max<std::size_t>(64, interned_.size());
+    while ((interned_count_ + 1) * 2 > capacity) capacity *= 2;
+    intern_rebuild(capacity);
+  }
+  std::size_t mask = interned_.size() - 1;
+  std::size_t i = s->hash_ & mask;
+  while (interned_[i] != nullptr && interned_[i] != kTombstone) i = (i + 1) & mask;
+  if (interned_[i] == kTombstone) --interned_tombstones_;
+  interned_[i] = s;
+  ++interned_count_;
+}
+
+void Heap::intern_sweep() {
+  for (String*& s : interned_) {
+    if (s != nullptr && s != kTombstone && !s->marked) {
+      s = kTombstone;
+      --interned_count_;
+      ++interned_tombstones_;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- collection
+
+void Heap::trace_children(Obj* o, Tracer& tracer) {
+  switch (o->kind) {
+    case ObjKind::String:
+    case ObjKind::BoxedInt: return;
+    case ObjKind::List: tracer.mark(static_cast<List*>(o)->items()); return;
+    case ObjKind::Map: {
+      auto* map = static_cast<Map*>(o);
+      for (std::size_t i = 0; i < map->used_; ++i) {
+        tracer.mark(map->entries_[i].key);
+        tracer.mark(map->entries_[i].value);
+      }
+      return;
+    }
+    case ObjKind::Function: {
+      auto* function = static_cast<Function*>(o);
+      tracer.mark(function->name);
+      tracer.mark(function->source);
+      tracer.mark(function->constants);
+      return;
+    }
+    case ObjKind::Closure: {
+      auto* closure = static_cast<Closure*>(o);
+      tracer.mark(closure->function());
+      for (std::size_t i = 0; i < closure->upvalue_count(); ++i) tracer.mark(closure->upvalue(i));
+      return;
+    }
+    case ObjKind::Upvalue: {
+      // An open upvalue's slot is in the VM stack, which the VM's root tracer marks.
+      auto* upvalue = static_cast<Upvalue*>(o);
+      if (!upvalue->is_open()) tracer.mark(upvalue->closed);
+      return;
+    }
+    case ObjKind::Native: {
+      auto* native = static_cast<Native*>(o);
+      tracer.mark(native->name);
+      tracer.mark(native->bound);
+      return;
+    }
+    case ObjKind::Handle: {
+      auto* handle = static_cast<Handle*>(o);
+      if (handle->type_->trace != nullptr) handle->type_->trace(handle->data_, tracer);
+      return;
+    }
+  }
+}
+
+void Heap::collect() {
+  MISO_PROFILE_SCOPE("mcode.gc");
+  auto start = std::chrono::steady_clock::now();
+  tracer_.grey_.clear();
+  try {
+    for (auto& [id, trace] : root_tracers_) trace(tracer_);
+    for (RootNode* node = roots_; node != nullptr; node = node->next_) node->trace_(*node, tracer_);
+    while (!tracer_.grey_.empty()) {
+      Obj* o = tracer_.grey_.back();
+      tracer_.grey_.pop_back();
+      trace_children(o, tracer_);
+    }
+  } catch (...) {
+    // A root tracer threw (or the grey stack could not grow): forget the partial marks so
+    // the next collection starts clean, and free nothing.
+    for (Obj* o = objects_; o != nullptr; o = o->next_object) o->marked = false;
+    tracer_.grey_.clear();
+    throw;
+  }
+  intern_sweep();
+  Obj** link = &objects_;
+  while (Obj* o = *link) {
+    if (o->marked) {
+      o->marked = false;
+      link = &o->next_object;
+    } else {
+      *link = o->next_object;
+      free_object(o);
+    }
+  }
+  ++stats_.collections;
+  stats_.bytes_after_last_gc = bytes_in_use_;
+  update_threshold();
+  stats_.gc_nanoseconds += static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count());
+}
+
+void Heap::update_threshold() {
+  std::size_t live = bytes_in_use_;
+  auto grown = static_cast<double>(live) * options_.growth_factor;
+  std::size_t threshold = std::max(options_.min_threshold, static_cast<std::size_t>(grown));
+  std::size_t budget = options_.memory_budget;
+  if (budget != 0) threshold = std::min(threshold, live < budget ? live + (budget - live) / 2 : live);
+  threshold_ = threshold;
+}
+
+void Heap::set_memory_budget(std::size_t bytes) {
+  options_.memory_budget = bytes;
+  update_threshold();
+}
+
+HeapStats Heap::stats() const noexcept {
+  HeapStats s = stats_;
+  s.bytes_in_use = bytes_in_use_;
+  s.threshold = threshold_;
+  s.interned_strings = interned_count_;
+  return s;
+}
+
+}  // namespace miso::mcode
