@@ -241,7 +241,8 @@ class CorpusWorkload final : public profiler::Workload {
       // much smaller step disagrees (the three steps can alias on a fast
       // oscillation such as cos(4096 x^4) and agree on a wrong slope).
       const double fine = central(h / 64);
-      const bool steep = std::abs(d4 - fd) > 1e-2 * (1 + std::abs(fd)) || std::abs(fine - fd) > 1e-3 * (1 + std::abs(fd));
+      const bool steep =
+          std::abs(d4 - fd) > 1e-2 * (1 + std::abs(fd)) || std::abs(fine - fd) > 1e-3 * (1 + std::abs(fd));
       if (steep || truncation > 1e-4 * (1 + std::abs(slope))) {
         ++out.unresolved;
       } else {
