@@ -24,5 +24,6 @@ void add_qlogik_commands(CLI::App& app, Action& action);
 void add_echo_commands(CLI::App& app, Action& action);
 void add_bridge_commands(CLI::App& app, Action& action);
 void add_mprime_commands(CLI::App& app, Action& action);
+void add_mcode_commands(CLI::App& app, Action& action);
 
 }  // namespace miso::app

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
       "  miso mprime simplify|expand|factor|diff|integrate|series|limit|solve|eval|latex \"TEXT\" [--var x] [--order "
       "n]\n"
       "              [--at x=1.5,y=2] [--json] (see 'miso mprime --help')\n"
+      "  miso mcode run FILE [ARGS...] | eval \"CODE\" | disasm FILE [--max-instructions N] [--timeout-ms T]\n"
       "Exit codes: 0 ok, 1 regression or failed self-check, 2 usage error, 3 input/output error.");
 
   Action action;
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
   add_echo_commands(app, action);
   add_bridge_commands(app, action);
   add_mprime_commands(app, action);
+  add_mcode_commands(app, action);
 
   try {
     app.parse(argc, argv);

@@ -178,14 +178,14 @@ String* Heap::string(std::string_view text) {
     std::uint64_t hash = String::hash_bytes(text);
     if (String* existing = intern(text, hash)) return existing;
     String* s = allocate_string(text.size());
-    std::memcpy(s->mutable_data(), text.data(), text.size());
+    if (!text.empty()) std::memcpy(s->mutable_data(), text.data(), text.size());  // data() may be null
     s->hash_ = hash;
     s->flags = String::kInterned | String::kHashReady;
     intern_insert(s);
     return s;
   }
   String* s = allocate_string(text.size());
-  std::memcpy(s->mutable_data(), text.data(), text.size());
+  if (!text.empty()) std::memcpy(s->mutable_data(), text.data(), text.size());  // data() may be null
   return s;
 }
 

@@ -1,0 +1,99 @@
+// M-CODE bytecode: the instruction set the compiler (compiler.hpp) emits into
+// Function::code and the VM (vm.hpp) executes, plus a disassembler for debugging/tests.
+//
+// ## Design: a stack machine with 32-bit instruction words
+// Each instruction is one uint32: the low 8 bits are the opcode, the high 24 bits one
+// unsigned operand (constant index, local slot, argument count, jump offset biased by
+// kJumpBias). Locals live in the VM value stack at fixed slots of the frame (slot 0 is the
+// callee, parameters follow), so GET_LOCAL/SET_LOCAL are one array access; temporaries are
+// pushed above them. Why a stack machine and not Lua's register machine (lopcodes.h): the
+// compiler is a direct AST walk with no register allocator, which keeps the first version
+// small and provably correct; the fixed 32-bit word layout is the same as Lua's, so moving
+// hot paths to register forms later (ADD with A/B/C operands) is an encoding change, not a
+// redesign. Every instruction has a source line and column in Function::lines/columns.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "miso/mcode/value.hpp"
+
+namespace miso::mcode {
+
+// ORDER OP: kOpNames in bytecode.cpp and the dispatch table in vm.cpp follow it.
+#define MISO_MCODE_OPCODES(X)                                                               \
+  X(Constant)       /* push constants[A] */                                                 \
+  X(Nil)            /* push nil */                                                          \
+  X(True)           /* push true */                                                         \
+  X(False)          /* push false */                                                        \
+  X(Pop)            /* pop one value */                                                     \
+  X(GetLocal)       /* push slot A of the frame */                                          \
+  X(SetLocal)       /* pop into slot A */                                                   \
+  X(GetUpvalue)     /* push upvalue A of the closure */                                     \
+  X(SetUpvalue)     /* pop into upvalue A */                                                \
+  X(GetGlobal)      /* push global named constants[A] (error when undefined) */             \
+  X(SetGlobal)      /* pop into global named constants[A] (defines it) */                   \
+  X(CloseUpvalue)   /* close upvalues at the top slot, then pop it */                       \
+  X(Add)            /* binary operators: pop b, pop a, push a op b */                       \
+  X(Subtract)                                                                               \
+  X(Multiply)                                                                               \
+  X(Divide)                                                                                 \
+  X(FloorDivide)                                                                            \
+  X(Modulo)                                                                                 \
+  X(Power)                                                                                  \
+  X(Equal)                                                                                  \
+  X(NotEqual)                                                                               \
+  X(Less)                                                                                   \
+  X(LessEqual)                                                                              \
+  X(Greater)                                                                                \
+  X(GreaterEqual)                                                                           \
+  X(Negate)         /* unary minus on the top */                                            \
+  X(Not)            /* logical not on the top */                                            \
+  X(Jump)           /* ip += A - kJumpBias */                                               \
+  X(JumpIfFalse)    /* pop; jump when falsy */                                              \
+  X(JumpIfFalseKeep) /* and: jump keeping the top when falsy, else pop it */                \
+  X(JumpIfTrueKeep) /* or: jump keeping the top when truthy, else pop it */                 \
+  X(Loop)           /* backward jump, a safepoint and budget check */                       \
+  X(Call)           /* call stack[top-A-1] with A arguments */                              \
+  X(MethodCall)     /* A = name constant (16 bits) | argc << 16: object.name(args) */      \
+  X(Return)         /* return the top */                                                    \
+  X(Closure)        /* push a closure of the Function constants[A] */                       \
+  X(MakeList)       /* pop A values, push a list of them */                                 \
+  X(MakeMap)        /* pop 2A values (key, value pairs), push a map */                      \
+  X(GetIndex)       /* pop index, pop object, push object[index] */                         \
+  X(SetIndex)       /* pop value, pop index, pop object; object[index] = value */           \
+  X(GetField)       /* pop object, push object.constants[A] */                              \
+  X(SetField)       /* pop value, pop object; object.constants[A] = value */                \
+  X(IterPrepare)    /* top = iterable -> iteration source (list, key list or range) */      \
+  X(ForNext)        /* slots A, A+1 = source, cursor; push next item or jump by next word*/\
+  X(TryBegin)       /* install a handler at ip + A - kJumpBias */                           \
+  X(TryEnd)         /* remove the innermost handler */                                      \
+  X(Throw)          /* pop a value and raise it */
+
+enum class Op : std::uint8_t {
+#define MISO_MCODE_OP_ENUM(name) name,
+  MISO_MCODE_OPCODES(MISO_MCODE_OP_ENUM)
+#undef MISO_MCODE_OP_ENUM
+      Count
+};
+
+inline constexpr std::uint32_t kOperandMax = (1u << 24) - 1;
+inline constexpr std::int32_t kJumpBias = 1 << 23;
+
+constexpr std::uint32_t encode(Op op, std::uint32_t operand = 0) noexcept {
+  return static_cast<std::uint32_t>(op) | (operand << 8);
+}
+constexpr Op opcode_of(std::uint32_t word) noexcept { return static_cast<Op>(word & 0xFFu); }
+constexpr std::uint32_t operand_of(std::uint32_t word) noexcept { return word >> 8; }
+// Jump operands are relative to the instruction after the jump.
+constexpr std::int32_t jump_offset_of(std::uint32_t word) noexcept {
+  return static_cast<std::int32_t>(operand_of(word)) - kJumpBias;
+}
+
+const char* op_name(Op op) noexcept;
+
+// One line per instruction: "index  line:col  OPNAME operand  ; comment", then the nested
+// functions of the constant table, each under a header.
+std::string disassemble(const Function& function);
+
+}  // namespace miso::mcode

@@ -1,0 +1,941 @@
+// The interpreter loop and the run-time semantics of M-CODE operators and builtins.
+#include "miso/mcode/vm.hpp"
+
+#include <cmath>
+#include <iostream>
+#include <limits>
+#include <sstream>
+
+#include "miso/mcode/bytecode.hpp"
+#include "miso/mcode/compiler.hpp"
+#include "miso/mcode/parser.hpp"
+
+// Computed-goto dispatch (one indirect jump per opcode, better branch prediction) where
+// the compiler has labels-as-values; a plain switch elsewhere. -DMISO_MCODE_COMPUTED_GOTO=0
+// forces the switch (to test it).
+#ifndef MISO_MCODE_COMPUTED_GOTO
+#if defined(__GNUC__) || defined(__clang__)
+#define MISO_MCODE_COMPUTED_GOTO 1
+#else
+#define MISO_MCODE_COMPUTED_GOTO 0
+#endif
+#endif
+
+namespace miso::mcode {
+
+struct Vm::Frame {
+  Closure* closure = nullptr;
+  const std::uint32_t* ip = nullptr;
+  Value* base = nullptr;  // slot 0: the callee; parameters follow
+};
+
+struct Vm::Handler {
+  std::size_t frame_count = 0;  // frames_.size() when installed
+  Value* sp = nullptr;          // stack top to restore before pushing the caught value
+  const std::uint32_t* target = nullptr;
+};
+
+namespace {
+
+// Budget exhaustion: not catchable by scripts, so it bypasses the handler search.
+struct BudgetExceeded {
+  std::string message;
+};
+
+std::int64_t wrap_add(std::int64_t a, std::int64_t b) {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
+}
+std::int64_t wrap_sub(std::int64_t a, std::int64_t b) {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b));
+}
+std::int64_t wrap_mul(std::int64_t a, std::int64_t b) {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) * static_cast<std::uint64_t>(b));
+}
+
+// range(a, b, step): a lazy int sequence, iterated by ForNext without a list.
+struct RangeData {
+  std::int64_t start;
+  std::int64_t stop;
+  std::int64_t step;
+};
+const HandleType kRangeType{"range", [](void* data) noexcept { delete static_cast<RangeData*>(data); }, nullptr};
+
+constexpr int kAdd = 0, kSubtract = 1, kMultiply = 2, kDivide = 3, kFloorDivide = 4, kModulo = 5;
+constexpr const char* kArithText[] = {"+", "-", "*", "/", "//", "%"};
+
+std::string type_error(const char* op, Value a, Value b) {
+  return std::string("unsupported operand types for ").append(op).append(": '").append(type_name(a)).append("' and '").append(type_name(b)).append("'");
+}
+
+}  // namespace
+
+ScriptError::ScriptError(std::string message, std::vector<std::string> trace)
+    : miso::Error(Kind::InvalidArgument,
+                  [&] {
+                    std::string text = message;
+                    text.append("\nstack trace:");
+                    for (const std::string& line : trace) text.append("\n  at ").append(line);
+                    return text;
+                  }()),
+      message_(std::move(message)),
+      trace_(std::move(trace)) {}
+
+void NativeCallContext::error(const std::string& message) const { vm.raise_error(message); }
+
+// ---------------------------------------------------------------------------
+// Builtins
+
+namespace {
+
+Value builtin_print(NativeCallContext& context, std::span<const Value> args) {
+  std::string line;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (i > 0) line.push_back(' ');
+    append_display(line, args[i]);
+  }
+  line.push_back('\n');
+  context.vm.output() << line;
+  return Value();
+}
+
+Value builtin_len(NativeCallContext& context, std::span<const Value> args) {
+  Value v = args[0];
+  if (v.is_string()) return Value::small_int(static_cast<std::int64_t>(v.as_string()->size()));
+  if (v.is_list()) return Value::small_int(static_cast<std::int64_t>(v.as_list()->size()));
+  if (v.is_map()) return Value::small_int(static_cast<std::int64_t>(v.as_map()->size()));
+  context.error(std::string("len() of a value of type ").append(type_name(v)));
+}
+
+Value builtin_str(NativeCallContext& context, std::span<const Value> args) {
+  if (args[0].is_string()) return args[0];
+  return context.vm.heap().string_value(to_display_string(args[0]));
+}
+
+Value builtin_type(NativeCallContext& context, std::span<const Value> args) {
+  return context.vm.heap().string_value(type_name(args[0]));
+}
+
+Value builtin_int(NativeCallContext& context, std::span<const Value> args) {
+  Value v = args[0];
+  if (v.is_int()) return v;
+  if (v.is_double()) {
+    double d = std::trunc(v.as_double());
+    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+      context.error(std::string("int() of ").append(format_double(v.as_double())).append(" is out of range"));
+    return context.vm.heap().integer(static_cast<std::int64_t>(d));
+  }
+  if (v.is_bool()) return Value::small_int(v.as_bool() ? 1 : 0);
+  if (v.is_string()) {
+    std::string text(v.as_string()->view());
+    std::size_t used = 0;
+    long long parsed = 0;
+    try {
+      parsed = std::stoll(text, &used, 10);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != text.size())
+      context.error(std::string("int() cannot parse ").append(to_repr_string(v)));
+    return context.vm.heap().integer(parsed);
+  }
+  context.error(std::string("int() of a value of type ").append(type_name(v)));
+}
+
+Value builtin_float(NativeCallContext& context, std::span<const Value> args) {
+  Value v = args[0];
+  if (v.is_number()) return Value::number(v.to_double());
+  if (v.is_string()) {
+    std::string text(v.as_string()->view());
+    std::size_t used = 0;
+    double parsed = 0;
+    try {
+      parsed = std::stod(text, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != text.size())
+      context.error(std::string("float() cannot parse ").append(to_repr_string(v)));
+    return Value::number(parsed);
+  }
+  context.error(std::string("float() of a value of type ").append(type_name(v)));
+}
+
+Value builtin_range(NativeCallContext& context, std::span<const Value> args) {
+  if (args.empty() || args.size() > 3) context.error("range() expects 1 to 3 arguments");
+  for (Value a : args)
+    if (!a.is_int()) context.error(std::string("range() arguments must be ints, not ").append(type_name(a)));
+  auto* data = new RangeData{0, 0, 1};
+  if (args.size() == 1) {
+    data->stop = args[0].as_int();
+  } else {
+    data->start = args[0].as_int();
+    data->stop = args[1].as_int();
+    if (args.size() == 3) data->step = args[2].as_int();
+  }
+  if (data->step == 0) {
+    delete data;
+    context.error("range() step must not be zero");
+  }
+  return Value::object(context.vm.heap().handle(kRangeType, data));
+}
+
+Value builtin_push(NativeCallContext& context, std::span<const Value> args) {
+  if (!args[0].is_list()) context.error(std::string("push() needs a list, not ").append(type_name(args[0])));
+  args[0].as_list()->push(context.vm.heap(), args[1]);
+  context.vm.heap().write_barrier(args[0].as_object(), args[1]);
+  return Value();
+}
+
+Value keys_of(Heap& heap, const Map* map) {
+  List* keys = heap.list(map->size());
+  map->for_each([&](Value key, Value) { keys->push(heap, key); });
+  return Value::object(keys);
+}
+
+Value builtin_keys(NativeCallContext& context, std::span<const Value> args) {
+  if (!args[0].is_map()) context.error(std::string("keys() needs a map, not ").append(type_name(args[0])));
+  return keys_of(context.vm.heap(), args[0].as_map());
+}
+
+Value builtin_assert(NativeCallContext& context, std::span<const Value> args) {
+  if (args.empty() || args.size() > 2) context.error("assert() expects 1 or 2 arguments");
+  if (!args[0].is_truthy())
+    context.error(args.size() == 2 ? std::string("assertion failed: ").append(to_display_string(args[1]))
+                                   : std::string("assertion failed"));
+  return Value();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Vm
+
+Vm::Vm(VmOptions options)
+    : options_(options),
+      heap_([&] {
+        HeapOptions h = options.heap;
+        if (options.memory_budget != 0) h.memory_budget = options.memory_budget;
+        return h;
+      }()),
+      output_(options.output != nullptr ? options.output : &std::cout),
+      stack_(std::make_unique<Value[]>(options.stack_slots)) {
+  sp_ = stack_.get();
+  frames_.reserve(options_.max_call_depth + 2);
+  globals_ = heap_.map();
+  root_tracer_id_ = heap_.add_root_tracer([this](Tracer& tracer) {
+    tracer.mark(std::span<const Value>(stack_.get(), static_cast<std::size_t>(sp_ - stack_.get())));
+    for (const Frame& f : frames_) tracer.mark(f.closure);
+    for (Upvalue* u = open_upvalues_; u != nullptr; u = u->next_open) tracer.mark(u);
+    tracer.mark(globals_);
+  });
+  install_builtins();
+}
+
+Vm::~Vm() { heap_.remove_root_tracer(root_tracer_id_); }
+
+void Vm::install_builtins() {
+  define_native("print", builtin_print, -1);
+  define_native("len", builtin_len, 1);
+  define_native("str", builtin_str, 1);
+  define_native("int", builtin_int, 1);
+  define_native("float", builtin_float, 1);
+  define_native("range", builtin_range, -1);
+  define_native("push", builtin_push, 2);
+  define_native("keys", builtin_keys, 1);
+  define_native("assert", builtin_assert, -1);
+  define_native("type", builtin_type, 1);
+}
+
+void Vm::define_global(std::string_view name, Value value) {
+  globals_->set(heap_, heap_.string_value(name), value);
+}
+
+void Vm::define_native(std::string_view name, NativeFn fn, int arity) {
+  define_global(name, Value::object(heap_.native(name, fn, arity)));
+}
+
+Value Vm::global(std::string_view name) const {
+  return globals_->get(const_cast<Heap&>(heap_).string_value(name));
+}
+
+std::vector<std::string> Vm::stack_trace() const {
+  std::vector<std::string> trace;
+  for (std::size_t i = frames_.size(); i-- > 0;) {
+    const Frame& f = frames_[i];
+    const Function* fn = f.closure->function();
+    std::size_t at = static_cast<std::size_t>(f.ip - fn->code.data());
+    if (at > 0) --at;
+    std::string line(fn->source != nullptr ? fn->source->view() : std::string_view("<script>"));
+    line.append(":").append(std::to_string(fn->lines[at])).append(":").append(std::to_string(fn->columns[at]));
+    line.append(" in ");
+    if (fn->name != nullptr) line.append(fn->name->view());
+    else line.append(i == 0 ? "<main>" : "<anonymous>");
+    trace.push_back(std::move(line));
+  }
+  return trace;
+}
+
+void Vm::raise_error(const std::string& message) {
+  std::vector<std::string> trace = stack_trace();
+  Map* error = heap_.map(2);
+  List* trace_list = heap_.list(trace.size());
+  for (const std::string& line : trace) trace_list->push(heap_, heap_.string_value(line));
+  error->set(heap_, heap_.string_value("message"), heap_.string_value(message));
+  error->set(heap_, heap_.string_value("trace"), Value::object(trace_list));
+  throw ScriptException{Value::object(error), message};
+}
+
+void Vm::throw_value(Value value, std::string message) { throw ScriptException{value, std::move(message)}; }
+
+void Vm::budget_exhausted(const std::string& message) { throw BudgetExceeded{message}; }
+
+bool Vm::unwind_to_handler(const ScriptException& exception) {
+  if (handlers_.empty()) return false;
+  Handler h = handlers_.back();
+  handlers_.pop_back();
+  close_upvalues(h.sp);
+  frames_.resize(h.frame_count);
+  sp_ = h.sp;
+  *sp_++ = exception.value;
+  frames_.back().ip = h.target;
+  return true;
+}
+
+Upvalue* Vm::capture_upvalue(Value* slot) {
+  Upvalue* previous = nullptr;
+  Upvalue* u = open_upvalues_;
+  while (u != nullptr && u->location > slot) {
+    previous = u;
+    u = u->next_open;
+  }
+  if (u != nullptr && u->location == slot) return u;
+  Upvalue* created = heap_.upvalue(slot);
+  created->next_open = u;
+  if (previous == nullptr) open_upvalues_ = created;
+  else previous->next_open = created;
+  return created;
+}
+
+void Vm::close_upvalues(Value* from) {
+  while (open_upvalues_ != nullptr && open_upvalues_->location >= from) {
+    Upvalue* u = open_upvalues_;
+    u->close();
+    heap_.write_barrier(u, u->closed);
+    open_upvalues_ = u->next_open;
+    u->next_open = nullptr;
+  }
+}
+
+void Vm::check_deadline() {
+  if (has_deadline_ && std::chrono::steady_clock::now() > deadline_)
+    budget_exhausted(std::string("time limit of ").append(std::to_string(options_.time_limit.count())).append(" ms exceeded"));
+}
+
+Value Vm::concat(Value a, Value b) { return Value::object(heap_.concat(a.as_string(), b.as_string())); }
+
+Value Vm::binary_arith(int op, Value a, Value b) {
+  if (op == kAdd && a.is_string() && b.is_string()) return concat(a, b);
+  if (!a.is_number() || !b.is_number()) raise_error(type_error(kArithText[op], a, b));
+  if (a.is_int() && b.is_int()) {
+    std::int64_t x = a.as_int(), y = b.as_int();
+    switch (op) {
+      case kAdd: return heap_.integer(wrap_add(x, y));
+      case kSubtract: return heap_.integer(wrap_sub(x, y));
+      case kMultiply: return heap_.integer(wrap_mul(x, y));
+      case kDivide:
+        if (y == 0) raise_error("division by zero");
+        return Value::number(static_cast<double>(x) / static_cast<double>(y));
+      case kFloorDivide: {
+        if (y == 0) raise_error("division by zero");
+        if (y == -1) return heap_.integer(wrap_sub(0, x));
+        std::int64_t q = x / y;
+        if ((x % y != 0) && ((x < 0) != (y < 0))) --q;
+        return heap_.integer(q);
+      }
+      default: {
+        if (y == 0) raise_error("division by zero");
+        if (y == -1) return Value::small_int(0);
+        std::int64_t r = x % y;
+        if (r != 0 && ((r < 0) != (y < 0))) r += y;
+        return heap_.integer(r);
+      }
+    }
+  }
+  double x = a.to_double(), y = b.to_double();
+  switch (op) {
+    case kAdd: return Value::number(x + y);
+    case kSubtract: return Value::number(x - y);
+    case kMultiply: return Value::number(x * y);
+    case kDivide:
+      if (y == 0.0) raise_error("division by zero");
+      return Value::number(x / y);
+    case kFloorDivide:
+      if (y == 0.0) raise_error("division by zero");
+      return Value::number(std::floor(x / y));
+    default: {
+      if (y == 0.0) raise_error("division by zero");
+      double r = std::fmod(x, y);
+      if (r != 0.0 && ((r < 0) != (y < 0))) r += y;
+      return Value::number(r);
+    }
+  }
+}
+
+Value Vm::power(Value a, Value b) {
+  if (!a.is_number() || !b.is_number()) raise_error(type_error("**", a, b));
+  if (a.is_int() && b.is_int() && b.as_int() >= 0) {
+    std::int64_t base = a.as_int(), exponent = b.as_int(), result = 1;
+    while (exponent > 0) {
+      if ((exponent & 1) != 0) result = wrap_mul(result, base);
+      base = wrap_mul(base, base);
+      exponent >>= 1;
+    }
+    return heap_.integer(result);
+  }
+  return Value::number(std::pow(a.to_double(), b.to_double()));
+}
+
+bool Vm::less(Value a, Value b, bool or_equal) {
+  if (a.is_number() && b.is_number()) {
+    auto order = compare_numbers(a, b);
+    return or_equal ? (order == std::partial_ordering::less || order == std::partial_ordering::equivalent)
+                    : order == std::partial_ordering::less;
+  }
+  if (a.is_string() && b.is_string()) {
+    int c = a.as_string()->view().compare(b.as_string()->view());
+    return or_equal ? c <= 0 : c < 0;
+  }
+  raise_error(std::string("cannot compare ").append(type_name(a)).append(" and ").append(type_name(b)));
+}
+
+Value Vm::get_index(Value object, Value index) {
+  if (object.is_list()) {
+    List* list = object.as_list();
+    if (!index.is_int()) raise_error(std::string("list index must be an int, not ").append(type_name(index)));
+    std::int64_t i = index.as_int();
+    if (i < 0 || static_cast<std::uint64_t>(i) >= list->size())
+      raise_error(std::string("list index ").append(std::to_string(i)).append(" out of range for a list of size ").append(std::to_string(list->size())));
+    return list->at(static_cast<std::size_t>(i));
+  }
+  if (object.is_map()) {
+    Value v = object.as_map()->get(index);
+    if (v.is_empty()) raise_error(std::string("key not found: ").append(to_repr_string(index)));
+    return v;
+  }
+  if (object.is_string()) {
+    String* s = object.as_string();
+    if (!index.is_int()) raise_error(std::string("string index must be an int, not ").append(type_name(index)));
+    std::int64_t i = index.as_int();
+    if (i < 0 || static_cast<std::uint64_t>(i) >= s->size())
+      raise_error(std::string("string index ").append(std::to_string(i)).append(" out of range for a string of size ").append(std::to_string(s->size())));
+    return heap_.string_value(s->view().substr(static_cast<std::size_t>(i), 1));
+  }
+  raise_error(std::string("cannot index a value of type ").append(type_name(object)));
+}
+
+void Vm::set_index(Value object, Value index, Value value) {
+  if (object.is_list()) {
+    List* list = object.as_list();
+    if (!index.is_int()) raise_error(std::string("list index must be an int, not ").append(type_name(index)));
+    std::int64_t i = index.as_int();
+    if (i < 0 || static_cast<std::uint64_t>(i) >= list->size())
+      raise_error(std::string("list index ").append(std::to_string(i)).append(" out of range for a list of size ").append(std::to_string(list->size())));
+    list->set(static_cast<std::size_t>(i), value);
+    heap_.write_barrier(list, value);
+    return;
+  }
+  if (object.is_map()) {
+    if (index.is_nil()) raise_error("nil cannot be a map key");
+    if (index.is_double() && std::isnan(index.as_double())) raise_error("NaN cannot be a map key");
+    object.as_map()->set(heap_, index, value);
+    heap_.write_barrier(object.as_object(), value);
+    return;
+  }
+  raise_error(std::string("cannot assign into a value of type ").append(type_name(object)));
+}
+
+Value Vm::get_field(Value object, String* name) {
+  if (object.is_map()) {
+    Value v = object.as_map()->get(Value::object(name));
+    if (v.is_empty()) raise_error(std::string("key not found: ").append(to_repr_string(Value::object(name))));
+    return v;
+  }
+  raise_error(std::string("cannot read field '").append(name->view()).append("' of a value of type ").append(type_name(object)));
+}
+
+void Vm::call_value(Value callee, std::uint32_t argc) {
+  if (callee.is_closure()) {
+    Closure* closure = callee.as_closure();
+    Function* fn = closure->function();
+    if (static_cast<std::uint32_t>(fn->arity) != argc)
+      raise_error(std::string("function '")
+                      .append(fn->name != nullptr ? fn->name->view() : std::string_view("<anonymous>"))
+                      .append("' expects ").append(std::to_string(fn->arity)).append(" argument")
+                      .append(fn->arity == 1 ? "" : "s").append(", got ").append(std::to_string(argc)));
+    Value* base = sp_ - argc - 1;
+    if (frames_.size() >= options_.max_call_depth ||
+        base + fn->register_count + 1 > stack_.get() + options_.stack_slots)
+      raise_error(std::string("stack overflow (more than ").append(std::to_string(options_.max_call_depth)).append(" nested calls)"));
+    frames_.push_back(Frame{closure, fn->code.data(), base});
+    return;
+  }
+  if (callee.is_native()) {
+    Native* native = callee.as_native();
+    if (native->arity >= 0 && static_cast<std::uint32_t>(native->arity) != argc)
+      raise_error(std::string(native->name->view()).append("() expects ").append(std::to_string(native->arity))
+                      .append(" argument").append(native->arity == 1 ? "" : "s").append(", got ").append(std::to_string(argc)));
+    NativeCallContext context{*this};
+    Value result = native->fn(context, std::span<const Value>(sp_ - argc, argc));
+    sp_ -= argc + 1;
+    *sp_++ = result;
+    return;
+  }
+  raise_error(std::string("cannot call a value of type ").append(type_name(callee)));
+}
+
+void Vm::method_call(String* name, std::uint32_t argc) {
+  Value object = sp_[-static_cast<std::ptrdiff_t>(argc) - 1];
+  std::string_view method = name->view();
+  auto args = [&](std::uint32_t i) { return sp_[-static_cast<std::ptrdiff_t>(argc) + i]; };
+  auto expect = [&](std::uint32_t n) {
+    if (argc != n)
+      raise_error(std::string(method).append("() expects ").append(std::to_string(n)).append(" argument")
+                      .append(n == 1 ? "" : "s").append(", got ").append(std::to_string(argc)));
+  };
+  auto finish = [&](Value result) {
+    sp_ -= argc + 1;
+    *sp_++ = result;
+  };
+  if (object.is_map()) {
+    Map* map = object.as_map();
+    Value member = map->get(Value::object(name));
+    if (!member.is_empty() && member.is_callable()) {
+      sp_[-static_cast<std::ptrdiff_t>(argc) - 1] = member;
+      call_value(member, argc);
+      return;
+    }
+    if (method == "keys") { expect(0); return finish(keys_of(heap_, map)); }
+    if (method == "len") { expect(0); return finish(Value::small_int(static_cast<std::int64_t>(map->size()))); }
+    if (method == "contains") { expect(1); return finish(Value::boolean(map->contains(args(0)))); }
+  } else if (object.is_list()) {
+    List* list = object.as_list();
+    if (method == "push") {
+      expect(1);
+      list->push(heap_, args(0));
+      heap_.write_barrier(list, args(0));
+      return finish(Value());
+    }
+    if (method == "pop") {
+      expect(0);
+      if (list->empty()) raise_error("pop() from an empty list");
+      return finish(list->pop());
+    }
+    if (method == "len") { expect(0); return finish(Value::small_int(static_cast<std::int64_t>(list->size()))); }
+  } else if (object.is_string()) {
+    if (method == "len") {
+      expect(0);
+      return finish(Value::small_int(static_cast<std::int64_t>(object.as_string()->size())));
+    }
+  }
+  raise_error(std::string("a value of type ").append(type_name(object)).append(" has no method '").append(method).append("'"));
+}
+
+Value Vm::run(std::string_view source, std::string_view file_name) {
+  ParseResult parsed = parse_program(source, file_name);
+  if (!parsed.ok()) throw miso::Error(miso::Error::Kind::Format, format_diagnostics(parsed.diagnostics, source));
+  CompileResult compiled = compile_program(parsed.program, heap_, [this](std::string_view name) {
+    return !global(name).is_empty();
+  });
+  if (!compiled.ok()) throw miso::Error(miso::Error::Kind::Format, format_diagnostics(compiled.diagnostics, source));
+
+  if (static_cast<std::size_t>(compiled.function->register_count) + 1 > options_.stack_slots)
+    throw ScriptError("stack overflow (the main chunk needs more stack than stack_slots)", {});
+  sp_ = stack_.get();
+  frames_.clear();
+  handlers_.clear();
+  open_upvalues_ = nullptr;
+  Closure* main = heap_.closure(compiled.function, 0);
+  *sp_++ = Value::object(main);
+  frames_.push_back(Frame{main, compiled.function->code.data(), stack_.get()});
+  instructions_ = 0;
+  budget_end_ = options_.instruction_budget;
+  has_deadline_ = options_.time_limit.count() > 0;
+  if (has_deadline_) deadline_ = std::chrono::steady_clock::now() + options_.time_limit;
+
+  auto fail = [&](std::string message) {
+    std::vector<std::string> trace = stack_trace();
+    close_upvalues(stack_.get());
+    sp_ = stack_.get();
+    frames_.clear();
+    handlers_.clear();
+    throw ScriptError(std::move(message), std::move(trace));
+  };
+  for (;;) {
+    try {
+      execute(0);
+      break;
+    } catch (const ScriptException& exception) {
+      if (!unwind_to_handler(exception)) fail(exception.message);
+    } catch (const BudgetExceeded& exceeded) {
+      fail(exceeded.message);
+    } catch (const MemoryBudgetError& error) {
+      fail(error.what());
+    }
+  }
+  Value result = *--sp_;
+  sp_ = stack_.get();
+  return result;
+}
+
+// ---------------------------------------------------------------------------
+// The interpreter loop
+
+#if MISO_MCODE_COMPUTED_GOTO
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic"
+#endif
+
+void Vm::execute(std::size_t entry_frames) {
+  Frame* frame = &frames_.back();
+  std::uint32_t word = 0;
+  constexpr std::uint64_t kCheckInterval = 1024;
+  std::uint64_t next_check = instructions_ + 1;
+  auto periodic_check = [&] {
+    if (budget_end_ != 0 && instructions_ >= budget_end_)
+      budget_exhausted(std::string("instruction budget of ").append(std::to_string(options_.instruction_budget)).append(" exceeded"));
+    check_deadline();
+    next_check = instructions_ + kCheckInterval;
+    if (budget_end_ != 0 && next_check > budget_end_) next_check = budget_end_;
+  };
+#define READ_CONSTANT(i) (frame->closure->function()->constants[i])
+#define OPERAND operand_of(word)
+
+#if MISO_MCODE_COMPUTED_GOTO
+  static void* const kLabels[] = {
+#define MISO_MCODE_OP_LABEL(name) &&L_##name,
+      MISO_MCODE_OPCODES(MISO_MCODE_OP_LABEL)
+#undef MISO_MCODE_OP_LABEL
+  };
+#define DISPATCH()                                       \
+  do {                                                   \
+    if (++instructions_ >= next_check) periodic_check(); \
+    word = *frame->ip++;                                 \
+    goto* kLabels[word & 0xFFu];                         \
+  } while (0)
+#define CASE(name) L_##name:
+  DISPATCH();
+#else
+#define DISPATCH() continue
+#define CASE(name) case Op::name:
+  for (;;) {
+    if (++instructions_ >= next_check) periodic_check();
+    word = *frame->ip++;
+    switch (opcode_of(word)) {
+#endif
+
+  CASE(Constant) { *sp_++ = READ_CONSTANT(OPERAND); }
+  DISPATCH();
+  CASE(Nil) { *sp_++ = Value(); }
+  DISPATCH();
+  CASE(True) { *sp_++ = Value::boolean(true); }
+  DISPATCH();
+  CASE(False) { *sp_++ = Value::boolean(false); }
+  DISPATCH();
+  CASE(Pop) { --sp_; }
+  DISPATCH();
+  CASE(GetLocal) { *sp_++ = frame->base[OPERAND]; }
+  DISPATCH();
+  CASE(SetLocal) { frame->base[OPERAND] = *--sp_; }
+  DISPATCH();
+  CASE(GetUpvalue) { *sp_++ = *frame->closure->upvalue(OPERAND)->location; }
+  DISPATCH();
+  CASE(SetUpvalue) {
+    Upvalue* u = frame->closure->upvalue(OPERAND);
+    *u->location = *--sp_;
+    heap_.write_barrier(u, *u->location);
+  }
+  DISPATCH();
+  CASE(GetGlobal) {
+    Value name = READ_CONSTANT(OPERAND);
+    Value v = globals_->get(name);
+    if (v.is_empty()) raise_error(std::string("undefined variable '").append(name.as_string()->view()).append("'"));
+    *sp_++ = v;
+  }
+  DISPATCH();
+  CASE(SetGlobal) {
+    globals_->set(heap_, READ_CONSTANT(OPERAND), sp_[-1]);
+    heap_.write_barrier(globals_, sp_[-1]);
+    --sp_;
+  }
+  DISPATCH();
+  CASE(CloseUpvalue) {
+    close_upvalues(sp_ - 1);
+    --sp_;
+  }
+  DISPATCH();
+  CASE(Add) {
+    Value b = sp_[-1], a = sp_[-2];
+    if (a.is_small_int() && b.is_small_int()) sp_[-2] = heap_.integer(a.as_small_int() + b.as_small_int());
+    else if (a.is_double() && b.is_double()) sp_[-2] = Value::number(a.as_double() + b.as_double());
+    else {
+      sp_[-2] = binary_arith(kAdd, a, b);
+      if (sp_[-2].is_string()) {
+        --sp_;
+        heap_.collect_if_needed();
+        DISPATCH();
+      }
+    }
+    --sp_;
+  }
+  DISPATCH();
+  CASE(Subtract) {
+    Value b = sp_[-1], a = sp_[-2];
+    if (a.is_small_int() && b.is_small_int()) sp_[-2] = heap_.integer(a.as_small_int() - b.as_small_int());
+    else if (a.is_double() && b.is_double()) sp_[-2] = Value::number(a.as_double() - b.as_double());
+    else sp_[-2] = binary_arith(kSubtract, a, b);
+    --sp_;
+  }
+  DISPATCH();
+  CASE(Multiply) {
+    Value b = sp_[-1], a = sp_[-2];
+    if (a.is_small_int() && b.is_small_int()) sp_[-2] = heap_.integer(wrap_mul(a.as_small_int(), b.as_small_int()));
+    else if (a.is_double() && b.is_double()) sp_[-2] = Value::number(a.as_double() * b.as_double());
+    else sp_[-2] = binary_arith(kMultiply, a, b);
+    --sp_;
+  }
+  DISPATCH();
+  CASE(Divide) {
+    sp_[-2] = binary_arith(kDivide, sp_[-2], sp_[-1]);
+    --sp_;
+  }
+  DISPATCH();
+  CASE(FloorDivide) {
+    sp_[-2] = binary_arith(kFloorDivide, sp_[-2], sp_[-1]);
+    --sp_;
+  }
+  DISPATCH();
+  CASE(Modulo) {
+    sp_[-2] = binary_arith(kModulo, sp_[-2], sp_[-1]);
+    --sp_;
+  }
+  DISPATCH();
+  CASE(Power) {
+    sp_[-2] = power(sp_[-2], sp_[-1]);
+    --sp_;
+  }
+  DISPATCH();
+  CASE(Equal) {
+    sp_[-2] = Value::boolean(values_equal(sp_[-2], sp_[-1]));
+    --sp_;
+  }
+  DISPATCH();
+  CASE(NotEqual) {
+    sp_[-2] = Value::boolean(!values_equal(sp_[-2], sp_[-1]));
+    --sp_;
+  }
+  DISPATCH();
+  CASE(Less) {
+    Value b = sp_[-1], a = sp_[-2];
+    sp_[-2] = Value::boolean(a.is_small_int() && b.is_small_int() ? a.as_small_int() < b.as_small_int() : less(a, b, false));
+    --sp_;
+  }
+  DISPATCH();
+  CASE(LessEqual) {
+    sp_[-2] = Value::boolean(less(sp_[-2], sp_[-1], true));
+    --sp_;
+  }
+  DISPATCH();
+  CASE(Greater) {
+    sp_[-2] = Value::boolean(less(sp_[-1], sp_[-2], false));
+    --sp_;
+  }
+  DISPATCH();
+  CASE(GreaterEqual) {
+    sp_[-2] = Value::boolean(less(sp_[-1], sp_[-2], true));
+    --sp_;
+  }
+  DISPATCH();
+  CASE(Negate) {
+    Value v = sp_[-1];
+    if (v.is_int()) sp_[-1] = heap_.integer(wrap_sub(0, v.as_int()));
+    else if (v.is_double()) sp_[-1] = Value::number(-v.as_double());
+    else raise_error(std::string("cannot negate a value of type ").append(type_name(v)));
+  }
+  DISPATCH();
+  CASE(Not) { sp_[-1] = Value::boolean(!sp_[-1].is_truthy()); }
+  DISPATCH();
+  CASE(Jump) { frame->ip += jump_offset_of(word); }
+  DISPATCH();
+  CASE(JumpIfFalse) {
+    if (!(*--sp_).is_truthy()) frame->ip += jump_offset_of(word);
+  }
+  DISPATCH();
+  CASE(JumpIfFalseKeep) {
+    if (!sp_[-1].is_truthy()) frame->ip += jump_offset_of(word);
+    else --sp_;
+  }
+  DISPATCH();
+  CASE(JumpIfTrueKeep) {
+    if (sp_[-1].is_truthy()) frame->ip += jump_offset_of(word);
+    else --sp_;
+  }
+  DISPATCH();
+  CASE(Loop) {
+    frame->ip += jump_offset_of(word);
+    heap_.collect_if_needed();
+  }
+  DISPATCH();
+  CASE(Call) {
+    std::uint32_t argc = OPERAND;
+    heap_.collect_if_needed();
+    call_value(sp_[-static_cast<std::ptrdiff_t>(argc) - 1], argc);
+    frame = &frames_.back();
+  }
+  DISPATCH();
+  CASE(MethodCall) {
+    std::uint32_t a = OPERAND;
+    heap_.collect_if_needed();
+    method_call(READ_CONSTANT(a & 0xFFFFu).as_string(), a >> 16);
+    frame = &frames_.back();
+  }
+  DISPATCH();
+  CASE(Return) {
+    Value result = sp_[-1];
+    close_upvalues(frame->base);
+    while (!handlers_.empty() && handlers_.back().frame_count == frames_.size()) handlers_.pop_back();
+    sp_ = frame->base;
+    frames_.pop_back();
+    *sp_++ = result;
+    if (frames_.size() == entry_frames) return;
+    frame = &frames_.back();
+  }
+  DISPATCH();
+  CASE(Closure) {
+    Function* fn = READ_CONSTANT(OPERAND).as_function();
+    Closure* closure = heap_.closure(fn, fn->upvalues.size());
+    for (std::size_t i = 0; i < fn->upvalues.size(); ++i) {
+      const Function::UpvalueSource& source = fn->upvalues[i];
+      closure->upvalue(i) = source.from_parent_register ? capture_upvalue(frame->base + source.index)
+                                                        : frame->closure->upvalue(source.index);
+    }
+    *sp_++ = Value::object(closure);
+    heap_.collect_if_needed();
+  }
+  DISPATCH();
+  CASE(MakeList) {
+    std::uint32_t n = OPERAND;
+    List* list = heap_.list(n);
+    for (Value* v = sp_ - n; v < sp_; ++v) list->push(heap_, *v);
+    sp_ -= n;
+    *sp_++ = Value::object(list);
+    heap_.collect_if_needed();
+  }
+  DISPATCH();
+  CASE(MakeMap) {
+    std::uint32_t n = OPERAND;
+    Map* map = heap_.map(n);
+    *sp_++ = Value::object(map);  // rooted while the entries are inserted
+    for (Value* v = sp_ - 1 - 2 * n; v < sp_ - 1; v += 2) {
+      if (v[0].is_nil()) raise_error("nil cannot be a map key");
+      if (v[0].is_double() && std::isnan(v[0].as_double())) raise_error("NaN cannot be a map key");
+      map->set(heap_, v[0], v[1]);
+    }
+    sp_ -= 2 * n + 1;
+    *sp_++ = Value::object(map);
+    heap_.collect_if_needed();
+  }
+  DISPATCH();
+  CASE(GetIndex) {
+    sp_[-2] = get_index(sp_[-2], sp_[-1]);
+    --sp_;
+  }
+  DISPATCH();
+  CASE(SetIndex) {
+    set_index(sp_[-3], sp_[-2], sp_[-1]);
+    sp_ -= 3;
+  }
+  DISPATCH();
+  CASE(GetField) { sp_[-1] = get_field(sp_[-1], READ_CONSTANT(OPERAND).as_string()); }
+  DISPATCH();
+  CASE(SetField) {
+    set_index(sp_[-2], READ_CONSTANT(OPERAND), sp_[-1]);
+    sp_ -= 2;
+  }
+  DISPATCH();
+  CASE(IterPrepare) {
+    Value v = sp_[-1];
+    if (v.is_map()) sp_[-1] = keys_of(heap_, v.as_map());
+    else if (v.is_string()) {
+      String* s = v.as_string();
+      List* chars = heap_.list(s->size());
+      sp_[-1] = Value::object(chars);  // keeps the list rooted; `s` stays alive via constants/locals
+      for (std::size_t i = 0; i < s->size(); ++i) chars->push(heap_, heap_.string_value(s->view().substr(i, 1)));
+    } else if (!v.is_list() && !(v.is_handle() && v.as_handle()->is(kRangeType)))
+      raise_error(std::string("cannot iterate over a value of type ").append(type_name(v)));
+  }
+  DISPATCH();
+  CASE(ForNext) {
+    Value* slots = frame->base + OPERAND;
+    std::int64_t cursor = slots[1].as_small_int();
+    bool has_next = false;
+    Value item;
+    if (slots[0].is_list()) {
+      List* list = slots[0].as_list();
+      if (static_cast<std::uint64_t>(cursor) < list->size()) {
+        item = list->at(static_cast<std::size_t>(cursor));
+        has_next = true;
+      }
+    } else {
+      const RangeData* range = slots[0].as_handle()->data_as<RangeData>();
+      std::int64_t value = wrap_add(range->start, wrap_mul(cursor, range->step));
+      if (range->step > 0 ? value < range->stop : value > range->stop) {
+        item = heap_.integer(value);
+        has_next = true;
+      }
+    }
+    if (has_next) {
+      slots[1] = Value::small_int(cursor + 1);
+      *sp_++ = item;
+      ++frame->ip;  // skip the exit jump
+    } else {
+      std::uint32_t exit = *frame->ip++;
+      frame->ip += jump_offset_of(exit);
+    }
+  }
+  DISPATCH();
+  CASE(TryBegin) { handlers_.push_back(Handler{frames_.size(), sp_, frame->ip + jump_offset_of(word)}); }
+  DISPATCH();
+  CASE(TryEnd) { handlers_.pop_back(); }
+  DISPATCH();
+  CASE(Throw) {
+    Value v = *--sp_;
+    *sp_++ = v;  // stays rooted until the handler takes it
+    throw_value(v, std::string("uncaught exception: ").append(to_display_string(v)));
+  }
+  DISPATCH();
+
+#if !MISO_MCODE_COMPUTED_GOTO
+      case Op::Count:
+        break;
+    }
+  }
+#endif
+#undef CASE
+#undef DISPATCH
+#undef READ_CONSTANT
+#undef OPERAND
+}
+
+#if MISO_MCODE_COMPUTED_GOTO
+#pragma GCC diagnostic pop
+#endif
+
+std::string run_to_string(std::string_view source, VmOptions options) {
+  std::ostringstream out;
+  options.output = &out;
+  Vm vm(options);
+  vm.run(source, "<script>");
+  return out.str();
+}
+
+}  // namespace miso::mcode
