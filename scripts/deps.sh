@@ -28,6 +28,7 @@ packages=(
   libflint-dev      # polynomial arithmetic, gcd and factorisation for MPRIME
   libginac-dev      # GiNaC: the peer of MPRIME in bench/mprime
   python3-sympy     # SymPy: the other peer in bench/mprime, and cross-checks
+  liblua5.4-dev     # Lua 5.4: the peer of M-CODE in bench/mcode
   clang-format
 )
 
