@@ -58,7 +58,8 @@ TEST(Vm, ComparisonAndLogic) {
 
 TEST(Vm, StringsConcatenateAndIndex) {
   EXPECT_EQ(run("print(\"\" + \"a\", len(\"\"), \"\" == \"\")"), "a 0 true\n");
-  EXPECT_EQ(run("let s = \"\"\nfor i in range(5) { s = s + str(i) }\nprint(s, len(s), s[2], \"ab\".len())"), "01234 5 2 2\n");
+  EXPECT_EQ(run("let s = \"\"\nfor i in range(5) { s = s + str(i) }\nprint(s, len(s), s[2], \"ab\".len())"),
+            "01234 5 2 2\n");
 }
 
 TEST(Vm, ClosuresShareCapturedVariables) {
@@ -101,8 +102,9 @@ print(outer())
 
 TEST(Vm, Recursion) {
   EXPECT_EQ(run("fn fib(n) { if n < 2 { return n } return fib(n - 1) + fib(n - 2) }\nprint(fib(20))"), "6765\n");
-  EXPECT_EQ(run("fn f() { fn fact(n) { if n == 0 { return 1 } return n * fact(n - 1) }\n return fact(10) }\nprint(f())"),
-            "3628800\n");
+  EXPECT_EQ(
+      run("fn f() { fn fact(n) { if n == 0 { return 1 } return n * fact(n - 1) }\n return fact(10) }\nprint(f())"),
+      "3628800\n");
 }
 
 TEST(Vm, ListsAndMaps) {
@@ -166,7 +168,8 @@ TEST(Vm, RuntimeErrorsHaveMessagesAndPositions) {
   EXPECT_NE(error_of("let x = 1\nlet y = x / 0").find("division by zero\nstack trace:\n  at <script>:2:11 in <main>"),
             std::string::npos)
       << error_of("let x = 1\nlet y = x / 0");
-  EXPECT_NE(error_of("print(1 + \"a\")").find("unsupported operand types for +: 'int' and 'string'"), std::string::npos);
+  EXPECT_NE(error_of("print(1 + \"a\")").find("unsupported operand types for +: 'int' and 'string'"),
+            std::string::npos);
   EXPECT_NE(error_of("[1, 2][2]").find("list index 2 out of range for a list of size 2"), std::string::npos);
   EXPECT_NE(error_of("{\"a\": 1}[\"b\"]").find("key not found: \"b\""), std::string::npos);
   EXPECT_NE(error_of("let x = 3\nx()").find("cannot call a value of type int\nstack trace:\n  at <script>:2:2"),
@@ -185,7 +188,8 @@ TEST(Vm, RuntimeErrorsHaveMessagesAndPositions) {
 TEST(Vm, CompileErrors) {
   EXPECT_NE(error_of("undeclared = 1").find("assignment to undeclared variable 'undeclared'"), std::string::npos);
   EXPECT_NE(error_of("break").find("'break' outside a loop"), std::string::npos);
-  EXPECT_NE(error_of("fn f() { let a = 1\nlet a = 2 }").find("'a' is already declared in this block"), std::string::npos);
+  EXPECT_NE(error_of("fn f() { let a = 1\nlet a = 2 }").find("'a' is already declared in this block"),
+            std::string::npos);
   EXPECT_NE(error_of("let x = (1 +").find("error"), std::string::npos);
   EXPECT_NE(error_of("let x = 1\nlet x = 2").find("<script>:2:5: error: 'x' is already declared in this block"),
             std::string::npos)
@@ -353,8 +357,10 @@ TEST(Vm, MutatedProgramsNeverCrash) {
     std::string mutated = sources;
     for (int edits = 0; edits < 3; ++edits) {
       std::size_t at = next() % mutated.size();
-      if (next() % 2 == 0) mutated[at] = alphabet[next() % alphabet.size()];
-      else mutated.erase(at, 1 + next() % 4);
+      if (next() % 2 == 0)
+        mutated[at] = alphabet[next() % alphabet.size()];
+      else
+        mutated.erase(at, 1 + next() % 4);
     }
     VmOptions options;
     options.instruction_budget = 200000;

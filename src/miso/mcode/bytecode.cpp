@@ -43,8 +43,8 @@ void disassemble_into(std::string& out, const Function& function) {
         break;
       case Op::ForNext:
         line.append(" ").append(std::to_string(a));
-        line.append(" exit -> ").append(
-            std::to_string(static_cast<std::int64_t>(i) + 2 + jump_offset_of(function.code[i + 1])));
+        line.append(" exit -> ")
+            .append(std::to_string(static_cast<std::int64_t>(i) + 2 + jump_offset_of(function.code[i + 1])));
         out.append(line).append("\n");
         ++i;
         continue;
@@ -68,11 +68,8 @@ void disassemble_into(std::string& out, const Function& function) {
       case Op::SetUpvalue:
       case Op::Call:
       case Op::MakeList:
-      case Op::MakeMap:
-        line.append(" ").append(std::to_string(a));
-        break;
-      default:
-        break;
+      case Op::MakeMap: line.append(" ").append(std::to_string(a)); break;
+      default: break;
     }
     out.append(line).append("\n");
   }

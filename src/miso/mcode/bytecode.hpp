@@ -21,54 +21,54 @@
 namespace miso::mcode {
 
 // ORDER OP: kOpNames in bytecode.cpp and the dispatch table in vm.cpp follow it.
-#define MISO_MCODE_OPCODES(X)                                                               \
-  X(Constant)       /* push constants[A] */                                                 \
-  X(Nil)            /* push nil */                                                          \
-  X(True)           /* push true */                                                         \
-  X(False)          /* push false */                                                        \
-  X(Pop)            /* pop one value */                                                     \
-  X(GetLocal)       /* push slot A of the frame */                                          \
-  X(SetLocal)       /* pop into slot A */                                                   \
-  X(GetUpvalue)     /* push upvalue A of the closure */                                     \
-  X(SetUpvalue)     /* pop into upvalue A */                                                \
-  X(GetGlobal)      /* push global named constants[A] (error when undefined) */             \
-  X(SetGlobal)      /* pop into global named constants[A] (defines it) */                   \
-  X(CloseUpvalue)   /* close upvalues at the top slot, then pop it */                       \
-  X(Add)            /* binary operators: pop b, pop a, push a op b */                       \
-  X(Subtract)                                                                               \
-  X(Multiply)                                                                               \
-  X(Divide)                                                                                 \
-  X(FloorDivide)                                                                            \
-  X(Modulo)                                                                                 \
-  X(Power)                                                                                  \
-  X(Equal)                                                                                  \
-  X(NotEqual)                                                                               \
-  X(Less)                                                                                   \
-  X(LessEqual)                                                                              \
-  X(Greater)                                                                                \
-  X(GreaterEqual)                                                                           \
-  X(Negate)         /* unary minus on the top */                                            \
-  X(Not)            /* logical not on the top */                                            \
-  X(Jump)           /* ip += A - kJumpBias */                                               \
-  X(JumpIfFalse)    /* pop; jump when falsy */                                              \
-  X(JumpIfFalseKeep) /* and: jump keeping the top when falsy, else pop it */                \
-  X(JumpIfTrueKeep) /* or: jump keeping the top when truthy, else pop it */                 \
-  X(Loop)           /* backward jump, a safepoint and budget check */                       \
-  X(Call)           /* call stack[top-A-1] with A arguments */                              \
-  X(MethodCall)     /* A = name constant (16 bits) | argc << 16: object.name(args) */      \
-  X(Return)         /* return the top */                                                    \
-  X(Closure)        /* push a closure of the Function constants[A] */                       \
-  X(MakeList)       /* pop A values, push a list of them */                                 \
-  X(MakeMap)        /* pop 2A values (key, value pairs), push a map */                      \
-  X(GetIndex)       /* pop index, pop object, push object[index] */                         \
-  X(SetIndex)       /* pop value, pop index, pop object; object[index] = value */           \
-  X(GetField)       /* pop object, push object.constants[A] */                              \
-  X(SetField)       /* pop value, pop object; object.constants[A] = value */                \
-  X(IterPrepare)    /* top = iterable -> iteration source (list, key list or range) */      \
-  X(ForNext)        /* slots A, A+1 = source, cursor; push next item or jump by next word*/\
-  X(TryBegin)       /* install a handler at ip + A - kJumpBias */                           \
-  X(TryEnd)         /* remove the innermost handler */                                      \
-  X(Throw)          /* pop a value and raise it */
+#define MISO_MCODE_OPCODES(X)                                                                \
+  X(Constant)     /* push constants[A] */                                                    \
+  X(Nil)          /* push nil */                                                             \
+  X(True)         /* push true */                                                            \
+  X(False)        /* push false */                                                           \
+  X(Pop)          /* pop one value */                                                        \
+  X(GetLocal)     /* push slot A of the frame */                                             \
+  X(SetLocal)     /* pop into slot A */                                                      \
+  X(GetUpvalue)   /* push upvalue A of the closure */                                        \
+  X(SetUpvalue)   /* pop into upvalue A */                                                   \
+  X(GetGlobal)    /* push global named constants[A] (error when undefined) */                \
+  X(SetGlobal)    /* pop into global named constants[A] (defines it) */                      \
+  X(CloseUpvalue) /* close upvalues at the top slot, then pop it */                          \
+  X(Add)          /* binary operators: pop b, pop a, push a op b */                          \
+  X(Subtract)                                                                                \
+  X(Multiply)                                                                                \
+  X(Divide)                                                                                  \
+  X(FloorDivide)                                                                             \
+  X(Modulo)                                                                                  \
+  X(Power)                                                                                   \
+  X(Equal)                                                                                   \
+  X(NotEqual)                                                                                \
+  X(Less)                                                                                    \
+  X(LessEqual)                                                                               \
+  X(Greater)                                                                                 \
+  X(GreaterEqual)                                                                            \
+  X(Negate)          /* unary minus on the top */                                            \
+  X(Not)             /* logical not on the top */                                            \
+  X(Jump)            /* ip += A - kJumpBias */                                               \
+  X(JumpIfFalse)     /* pop; jump when falsy */                                              \
+  X(JumpIfFalseKeep) /* and: jump keeping the top when falsy, else pop it */                 \
+  X(JumpIfTrueKeep)  /* or: jump keeping the top when truthy, else pop it */                 \
+  X(Loop)            /* backward jump, a safepoint and budget check */                       \
+  X(Call)            /* call stack[top-A-1] with A arguments */                              \
+  X(MethodCall)      /* A = name constant (16 bits) | argc << 16: object.name(args) */       \
+  X(Return)          /* return the top */                                                    \
+  X(Closure)         /* push a closure of the Function constants[A] */                       \
+  X(MakeList)        /* pop A values, push a list of them */                                 \
+  X(MakeMap)         /* pop 2A values (key, value pairs), push a map */                      \
+  X(GetIndex)        /* pop index, pop object, push object[index] */                         \
+  X(SetIndex)        /* pop value, pop index, pop object; object[index] = value */           \
+  X(GetField)        /* pop object, push object.constants[A] */                              \
+  X(SetField)        /* pop value, pop object; object.constants[A] = value */                \
+  X(IterPrepare)     /* top = iterable -> iteration source (list, key list or range) */      \
+  X(ForNext)         /* slots A, A+1 = source, cursor; push next item or jump by next word*/ \
+  X(TryBegin)        /* install a handler at ip + A - kJumpBias */                           \
+  X(TryEnd)          /* remove the innermost handler */                                      \
+  X(Throw)           /* pop a value and raise it */
 
 enum class Op : std::uint8_t {
 #define MISO_MCODE_OP_ENUM(name) name,

@@ -27,8 +27,8 @@ struct UpvalueRef {
 };
 
 struct LoopState {
-  int scope_depth = 0;     // locals deeper than this belong to the loop body
-  int try_depth = 0;       // handlers open when the loop started
+  int scope_depth = 0;  // locals deeper than this belong to the loop body
+  int try_depth = 0;    // handlers open when the loop started
   std::size_t continue_target = 0;
   std::vector<std::size_t> break_jumps;
   std::vector<std::size_t> continue_jumps;
@@ -126,9 +126,7 @@ class Compiler {
     constants.push_back(v);
     return static_cast<std::uint32_t>(constants.size() - 1);
   }
-  std::uint32_t name_constant(std::string_view name, SourcePos pos) {
-    return constant(heap_.string_value(name), pos);
-  }
+  std::uint32_t name_constant(std::string_view name, SourcePos pos) { return constant(heap_.string_value(name), pos); }
   void error(SourcePos pos, std::string message) {
     diagnostics_.push_back(Diagnostic{program_.file_name, pos, std::move(message)});
   }
@@ -247,8 +245,10 @@ class Compiler {
     switch (s.kind) {
       case StmtKind::Let: {
         auto& let = s.as<LetStmt>();
-        if (let.value != nullptr) expression(*let.value);
-        else emit(Op::Nil, 0, s.pos, 1);
+        if (let.value != nullptr)
+          expression(*let.value);
+        else
+          emit(Op::Nil, 0, s.pos, 1);
         define(let.variable);
         break;
       }
@@ -304,8 +304,10 @@ class Compiler {
       case StmtKind::Return: {
         auto& r = s.as<ReturnStmt>();
         if (state_->is_main) error(s.pos, "'return' outside a function");
-        if (r.value != nullptr) expression(*r.value);
-        else emit(Op::Nil, 0, s.pos, 1);
+        if (r.value != nullptr)
+          expression(*r.value);
+        else
+          emit(Op::Nil, 0, s.pos, 1);
         emit(Op::Return, 0, s.pos, -1);
         break;
       }
@@ -333,8 +335,10 @@ class Compiler {
         patch_jump(handler);
         adjust(1);  // the VM pushes the caught value
         begin_scope();
-        if (t.has_variable) add_local(t.variable);
-        else emit(Op::Pop, 0, s.pos, -1);
+        if (t.has_variable)
+          add_local(t.variable);
+        else
+          emit(Op::Pop, 0, s.pos, -1);
         for (Stmt* h : t.handler.statements) statement_(*h);
         end_scope(t.handler.pos);
         patch_jump(over);
@@ -349,8 +353,10 @@ class Compiler {
         // an unknown module fails at run time when the name is read.
         auto& imp = s.as<ImportStmt>();
         emit(Op::GetGlobal, name_constant(imp.variable.name, s.pos), s.pos, 1);
-        if (at_global_scope()) emit(Op::Pop, 0, s.pos, -1);
-        else add_local(imp.variable);
+        if (at_global_scope())
+          emit(Op::Pop, 0, s.pos, -1);
+        else
+          add_local(imp.variable);
         break;
       }
     }
@@ -438,8 +444,10 @@ class Compiler {
         if (u.op != UnaryOp::Negate) return std::nullopt;
         auto v = fold(*u.operand);
         if (!v) return std::nullopt;
-        if (v->is_int) v->i = wrap_sub(0, v->i);
-        else v->d = -v->d;
+        if (v->is_int)
+          v->i = wrap_sub(0, v->i);
+        else
+          v->d = -v->d;
         return v;
       }
       case ExprKind::Binary: {
@@ -561,9 +569,9 @@ class Compiler {
       number_constant(*folded, b.pos);
       return;
     }
-    static constexpr Op kOps[] = {Op::Add,   Op::Subtract, Op::Multiply,  Op::Divide,   Op::FloorDivide, Op::Modulo,
-                                  Op::Power, Op::Nil,      Op::Equal,     Op::NotEqual, Op::Less,        Op::LessEqual,
-                                  Op::Greater, Op::GreaterEqual};
+    static constexpr Op kOps[] = {Op::Add,    Op::Subtract,  Op::Multiply, Op::Divide,      Op::FloorDivide,
+                                  Op::Modulo, Op::Power,     Op::Nil,      Op::Equal,       Op::NotEqual,
+                                  Op::Less,   Op::LessEqual, Op::Greater,  Op::GreaterEqual};
     if (b.op == BinaryOp::MatMul) {
       error(b.op_pos, "'@' needs tensor handles (engine modules are not available yet)");
       return;
@@ -608,8 +616,7 @@ class Compiler {
 
 }  // namespace
 
-CompileResult compile_program(Program& program, Heap& heap,
-                              const std::function<bool(std::string_view)>& known_global) {
+CompileResult compile_program(Program& program, Heap& heap, const std::function<bool(std::string_view)>& known_global) {
   return Compiler(program, heap, known_global).run();
 }
 

@@ -64,7 +64,13 @@ constexpr int kAdd = 0, kSubtract = 1, kMultiply = 2, kDivide = 3, kFloorDivide 
 constexpr const char* kArithText[] = {"+", "-", "*", "/", "//", "%"};
 
 std::string type_error(const char* op, Value a, Value b) {
-  return std::string("unsupported operand types for ").append(op).append(": '").append(type_name(a)).append("' and '").append(type_name(b)).append("'");
+  return std::string("unsupported operand types for ")
+      .append(op)
+      .append(": '")
+      .append(type_name(a))
+      .append("' and '")
+      .append(type_name(b))
+      .append("'");
 }
 
 }  // namespace
@@ -134,8 +140,7 @@ Value builtin_int(NativeCallContext& context, std::span<const Value> args) {
     } catch (const std::exception&) {
       used = 0;
     }
-    if (used == 0 || used != text.size())
-      context.error(std::string("int() cannot parse ").append(to_repr_string(v)));
+    if (used == 0 || used != text.size()) context.error(std::string("int() cannot parse ").append(to_repr_string(v)));
     return context.vm.heap().integer(parsed);
   }
   context.error(std::string("int() of a value of type ").append(type_name(v)));
@@ -153,8 +158,7 @@ Value builtin_float(NativeCallContext& context, std::span<const Value> args) {
     } catch (const std::exception&) {
       used = 0;
     }
-    if (used == 0 || used != text.size())
-      context.error(std::string("float() cannot parse ").append(to_repr_string(v)));
+    if (used == 0 || used != text.size()) context.error(std::string("float() cannot parse ").append(to_repr_string(v)));
     return Value::number(parsed);
   }
   context.error(std::string("float() of a value of type ").append(type_name(v)));
@@ -246,17 +250,13 @@ void Vm::install_builtins() {
   define_native("type", builtin_type, 1);
 }
 
-void Vm::define_global(std::string_view name, Value value) {
-  globals_->set(heap_, heap_.string_value(name), value);
-}
+void Vm::define_global(std::string_view name, Value value) { globals_->set(heap_, heap_.string_value(name), value); }
 
 void Vm::define_native(std::string_view name, NativeFn fn, int arity) {
   define_global(name, Value::object(heap_.native(name, fn, arity)));
 }
 
-Value Vm::global(std::string_view name) const {
-  return globals_->get(const_cast<Heap&>(heap_).string_value(name));
-}
+Value Vm::global(std::string_view name) const { return globals_->get(const_cast<Heap&>(heap_).string_value(name)); }
 
 std::vector<std::string> Vm::stack_trace() const {
   std::vector<std::string> trace;
@@ -268,8 +268,10 @@ std::vector<std::string> Vm::stack_trace() const {
     std::string line(fn->source != nullptr ? fn->source->view() : std::string_view("<script>"));
     line.append(":").append(std::to_string(fn->lines[at])).append(":").append(std::to_string(fn->columns[at]));
     line.append(" in ");
-    if (fn->name != nullptr) line.append(fn->name->view());
-    else line.append(i == 0 ? "<main>" : "<anonymous>");
+    if (fn->name != nullptr)
+      line.append(fn->name->view());
+    else
+      line.append(i == 0 ? "<main>" : "<anonymous>");
     trace.push_back(std::move(line));
   }
   return trace;
@@ -311,8 +313,10 @@ Upvalue* Vm::capture_upvalue(Value* slot) {
   if (u != nullptr && u->location == slot) return u;
   Upvalue* created = heap_.upvalue(slot);
   created->next_open = u;
-  if (previous == nullptr) open_upvalues_ = created;
-  else previous->next_open = created;
+  if (previous == nullptr)
+    open_upvalues_ = created;
+  else
+    previous->next_open = created;
   return created;
 }
 
@@ -328,7 +332,8 @@ void Vm::close_upvalues(Value* from) {
 
 void Vm::check_deadline() {
   if (has_deadline_ && std::chrono::steady_clock::now() > deadline_)
-    budget_exhausted(std::string("time limit of ").append(std::to_string(options_.time_limit.count())).append(" ms exceeded"));
+    budget_exhausted(
+        std::string("time limit of ").append(std::to_string(options_.time_limit.count())).append(" ms exceeded"));
 }
 
 Value Vm::concat(Value a, Value b) { return Value::object(heap_.concat(a.as_string(), b.as_string())); }
@@ -414,7 +419,10 @@ Value Vm::get_index(Value object, Value index) {
     if (!index.is_int()) raise_error(std::string("list index must be an int, not ").append(type_name(index)));
     std::int64_t i = index.as_int();
     if (i < 0 || static_cast<std::uint64_t>(i) >= list->size())
-      raise_error(std::string("list index ").append(std::to_string(i)).append(" out of range for a list of size ").append(std::to_string(list->size())));
+      raise_error(std::string("list index ")
+                      .append(std::to_string(i))
+                      .append(" out of range for a list of size ")
+                      .append(std::to_string(list->size())));
     return list->at(static_cast<std::size_t>(i));
   }
   if (object.is_map()) {
@@ -427,7 +435,10 @@ Value Vm::get_index(Value object, Value index) {
     if (!index.is_int()) raise_error(std::string("string index must be an int, not ").append(type_name(index)));
     std::int64_t i = index.as_int();
     if (i < 0 || static_cast<std::uint64_t>(i) >= s->size())
-      raise_error(std::string("string index ").append(std::to_string(i)).append(" out of range for a string of size ").append(std::to_string(s->size())));
+      raise_error(std::string("string index ")
+                      .append(std::to_string(i))
+                      .append(" out of range for a string of size ")
+                      .append(std::to_string(s->size())));
     return heap_.string_value(s->view().substr(static_cast<std::size_t>(i), 1));
   }
   raise_error(std::string("cannot index a value of type ").append(type_name(object)));
@@ -439,7 +450,10 @@ void Vm::set_index(Value object, Value index, Value value) {
     if (!index.is_int()) raise_error(std::string("list index must be an int, not ").append(type_name(index)));
     std::int64_t i = index.as_int();
     if (i < 0 || static_cast<std::uint64_t>(i) >= list->size())
-      raise_error(std::string("list index ").append(std::to_string(i)).append(" out of range for a list of size ").append(std::to_string(list->size())));
+      raise_error(std::string("list index ")
+                      .append(std::to_string(i))
+                      .append(" out of range for a list of size ")
+                      .append(std::to_string(list->size())));
     list->set(static_cast<std::size_t>(i), value);
     heap_.write_barrier(list, value);
     return;
@@ -460,7 +474,10 @@ Value Vm::get_field(Value object, String* name) {
     if (v.is_empty()) raise_error(std::string("key not found: ").append(to_repr_string(Value::object(name))));
     return v;
   }
-  raise_error(std::string("cannot read field '").append(name->view()).append("' of a value of type ").append(type_name(object)));
+  raise_error(std::string("cannot read field '")
+                  .append(name->view())
+                  .append("' of a value of type ")
+                  .append(type_name(object)));
 }
 
 void Vm::call_value(Value callee, std::uint32_t argc) {
@@ -470,20 +487,31 @@ void Vm::call_value(Value callee, std::uint32_t argc) {
     if (static_cast<std::uint32_t>(fn->arity) != argc)
       raise_error(std::string("function '")
                       .append(fn->name != nullptr ? fn->name->view() : std::string_view("<anonymous>"))
-                      .append("' expects ").append(std::to_string(fn->arity)).append(" argument")
-                      .append(fn->arity == 1 ? "" : "s").append(", got ").append(std::to_string(argc)));
+                      .append("' expects ")
+                      .append(std::to_string(fn->arity))
+                      .append(" argument")
+                      .append(fn->arity == 1 ? "" : "s")
+                      .append(", got ")
+                      .append(std::to_string(argc)));
     Value* base = sp_ - argc - 1;
     if (frames_.size() >= options_.max_call_depth ||
         base + fn->register_count + 1 > stack_.get() + options_.stack_slots)
-      raise_error(std::string("stack overflow (more than ").append(std::to_string(options_.max_call_depth)).append(" nested calls)"));
+      raise_error(std::string("stack overflow (more than ")
+                      .append(std::to_string(options_.max_call_depth))
+                      .append(" nested calls)"));
     frames_.push_back(Frame{closure, fn->code.data(), base});
     return;
   }
   if (callee.is_native()) {
     Native* native = callee.as_native();
     if (native->arity >= 0 && static_cast<std::uint32_t>(native->arity) != argc)
-      raise_error(std::string(native->name->view()).append("() expects ").append(std::to_string(native->arity))
-                      .append(" argument").append(native->arity == 1 ? "" : "s").append(", got ").append(std::to_string(argc)));
+      raise_error(std::string(native->name->view())
+                      .append("() expects ")
+                      .append(std::to_string(native->arity))
+                      .append(" argument")
+                      .append(native->arity == 1 ? "" : "s")
+                      .append(", got ")
+                      .append(std::to_string(argc)));
     NativeCallContext context{*this};
     Value result = native->fn(context, std::span<const Value>(sp_ - argc, argc));
     sp_ -= argc + 1;
@@ -499,8 +527,13 @@ void Vm::method_call(String* name, std::uint32_t argc) {
   auto args = [&](std::uint32_t i) { return sp_[-static_cast<std::ptrdiff_t>(argc) + i]; };
   auto expect = [&](std::uint32_t n) {
     if (argc != n)
-      raise_error(std::string(method).append("() expects ").append(std::to_string(n)).append(" argument")
-                      .append(n == 1 ? "" : "s").append(", got ").append(std::to_string(argc)));
+      raise_error(std::string(method)
+                      .append("() expects ")
+                      .append(std::to_string(n))
+                      .append(" argument")
+                      .append(n == 1 ? "" : "s")
+                      .append(", got ")
+                      .append(std::to_string(argc)));
   };
   auto finish = [&](Value result) {
     sp_ -= argc + 1;
@@ -514,9 +547,18 @@ void Vm::method_call(String* name, std::uint32_t argc) {
       call_value(member, argc);
       return;
     }
-    if (method == "keys") { expect(0); return finish(keys_of(heap_, map)); }
-    if (method == "len") { expect(0); return finish(Value::small_int(static_cast<std::int64_t>(map->size()))); }
-    if (method == "contains") { expect(1); return finish(Value::boolean(map->contains(args(0)))); }
+    if (method == "keys") {
+      expect(0);
+      return finish(keys_of(heap_, map));
+    }
+    if (method == "len") {
+      expect(0);
+      return finish(Value::small_int(static_cast<std::int64_t>(map->size())));
+    }
+    if (method == "contains") {
+      expect(1);
+      return finish(Value::boolean(map->contains(args(0))));
+    }
   } else if (object.is_list()) {
     List* list = object.as_list();
     if (method == "push") {
@@ -530,22 +572,25 @@ void Vm::method_call(String* name, std::uint32_t argc) {
       if (list->empty()) raise_error("pop() from an empty list");
       return finish(list->pop());
     }
-    if (method == "len") { expect(0); return finish(Value::small_int(static_cast<std::int64_t>(list->size()))); }
+    if (method == "len") {
+      expect(0);
+      return finish(Value::small_int(static_cast<std::int64_t>(list->size())));
+    }
   } else if (object.is_string()) {
     if (method == "len") {
       expect(0);
       return finish(Value::small_int(static_cast<std::int64_t>(object.as_string()->size())));
     }
   }
-  raise_error(std::string("a value of type ").append(type_name(object)).append(" has no method '").append(method).append("'"));
+  raise_error(
+      std::string("a value of type ").append(type_name(object)).append(" has no method '").append(method).append("'"));
 }
 
 Value Vm::run(std::string_view source, std::string_view file_name) {
   ParseResult parsed = parse_program(source, file_name);
   if (!parsed.ok()) throw miso::Error(miso::Error::Kind::Format, format_diagnostics(parsed.diagnostics, source));
-  CompileResult compiled = compile_program(parsed.program, heap_, [this](std::string_view name) {
-    return !global(name).is_empty();
-  });
+  CompileResult compiled =
+      compile_program(parsed.program, heap_, [this](std::string_view name) { return !global(name).is_empty(); });
   if (!compiled.ok()) throw miso::Error(miso::Error::Kind::Format, format_diagnostics(compiled.diagnostics, source));
 
   if (static_cast<std::size_t>(compiled.function->register_count) + 1 > options_.stack_slots)
@@ -602,7 +647,9 @@ void Vm::execute(std::size_t entry_frames) {
   std::uint64_t next_check = instructions_ + 1;
   auto periodic_check = [&] {
     if (budget_end_ != 0 && instructions_ >= budget_end_)
-      budget_exhausted(std::string("instruction budget of ").append(std::to_string(options_.instruction_budget)).append(" exceeded"));
+      budget_exhausted(std::string("instruction budget of ")
+                           .append(std::to_string(options_.instruction_budget))
+                           .append(" exceeded"));
     check_deadline();
     next_check = instructions_ + kCheckInterval;
     if (budget_end_ != 0 && next_check > budget_end_) next_check = budget_end_;
@@ -675,8 +722,10 @@ void Vm::execute(std::size_t entry_frames) {
   DISPATCH();
   CASE(Add) {
     Value b = sp_[-1], a = sp_[-2];
-    if (a.is_small_int() && b.is_small_int()) sp_[-2] = heap_.integer(a.as_small_int() + b.as_small_int());
-    else if (a.is_double() && b.is_double()) sp_[-2] = Value::number(a.as_double() + b.as_double());
+    if (a.is_small_int() && b.is_small_int())
+      sp_[-2] = heap_.integer(a.as_small_int() + b.as_small_int());
+    else if (a.is_double() && b.is_double())
+      sp_[-2] = Value::number(a.as_double() + b.as_double());
     else {
       sp_[-2] = binary_arith(kAdd, a, b);
       if (sp_[-2].is_string()) {
@@ -690,17 +739,23 @@ void Vm::execute(std::size_t entry_frames) {
   DISPATCH();
   CASE(Subtract) {
     Value b = sp_[-1], a = sp_[-2];
-    if (a.is_small_int() && b.is_small_int()) sp_[-2] = heap_.integer(a.as_small_int() - b.as_small_int());
-    else if (a.is_double() && b.is_double()) sp_[-2] = Value::number(a.as_double() - b.as_double());
-    else sp_[-2] = binary_arith(kSubtract, a, b);
+    if (a.is_small_int() && b.is_small_int())
+      sp_[-2] = heap_.integer(a.as_small_int() - b.as_small_int());
+    else if (a.is_double() && b.is_double())
+      sp_[-2] = Value::number(a.as_double() - b.as_double());
+    else
+      sp_[-2] = binary_arith(kSubtract, a, b);
     --sp_;
   }
   DISPATCH();
   CASE(Multiply) {
     Value b = sp_[-1], a = sp_[-2];
-    if (a.is_small_int() && b.is_small_int()) sp_[-2] = heap_.integer(wrap_mul(a.as_small_int(), b.as_small_int()));
-    else if (a.is_double() && b.is_double()) sp_[-2] = Value::number(a.as_double() * b.as_double());
-    else sp_[-2] = binary_arith(kMultiply, a, b);
+    if (a.is_small_int() && b.is_small_int())
+      sp_[-2] = heap_.integer(wrap_mul(a.as_small_int(), b.as_small_int()));
+    else if (a.is_double() && b.is_double())
+      sp_[-2] = Value::number(a.as_double() * b.as_double());
+    else
+      sp_[-2] = binary_arith(kMultiply, a, b);
     --sp_;
   }
   DISPATCH();
@@ -736,7 +791,8 @@ void Vm::execute(std::size_t entry_frames) {
   DISPATCH();
   CASE(Less) {
     Value b = sp_[-1], a = sp_[-2];
-    sp_[-2] = Value::boolean(a.is_small_int() && b.is_small_int() ? a.as_small_int() < b.as_small_int() : less(a, b, false));
+    sp_[-2] =
+        Value::boolean(a.is_small_int() && b.is_small_int() ? a.as_small_int() < b.as_small_int() : less(a, b, false));
     --sp_;
   }
   DISPATCH();
@@ -757,9 +813,12 @@ void Vm::execute(std::size_t entry_frames) {
   DISPATCH();
   CASE(Negate) {
     Value v = sp_[-1];
-    if (v.is_int()) sp_[-1] = heap_.integer(wrap_sub(0, v.as_int()));
-    else if (v.is_double()) sp_[-1] = Value::number(-v.as_double());
-    else raise_error(std::string("cannot negate a value of type ").append(type_name(v)));
+    if (v.is_int())
+      sp_[-1] = heap_.integer(wrap_sub(0, v.as_int()));
+    else if (v.is_double())
+      sp_[-1] = Value::number(-v.as_double());
+    else
+      raise_error(std::string("cannot negate a value of type ").append(type_name(v)));
   }
   DISPATCH();
   CASE(Not) { sp_[-1] = Value::boolean(!sp_[-1].is_truthy()); }
@@ -771,13 +830,17 @@ void Vm::execute(std::size_t entry_frames) {
   }
   DISPATCH();
   CASE(JumpIfFalseKeep) {
-    if (!sp_[-1].is_truthy()) frame->ip += jump_offset_of(word);
-    else --sp_;
+    if (!sp_[-1].is_truthy())
+      frame->ip += jump_offset_of(word);
+    else
+      --sp_;
   }
   DISPATCH();
   CASE(JumpIfTrueKeep) {
-    if (sp_[-1].is_truthy()) frame->ip += jump_offset_of(word);
-    else --sp_;
+    if (sp_[-1].is_truthy())
+      frame->ip += jump_offset_of(word);
+    else
+      --sp_;
   }
   DISPATCH();
   CASE(Loop) {
@@ -864,7 +927,8 @@ void Vm::execute(std::size_t entry_frames) {
   DISPATCH();
   CASE(IterPrepare) {
     Value v = sp_[-1];
-    if (v.is_map()) sp_[-1] = keys_of(heap_, v.as_map());
+    if (v.is_map())
+      sp_[-1] = keys_of(heap_, v.as_map());
     else if (v.is_string()) {
       String* s = v.as_string();
       List* chars = heap_.list(s->size());
@@ -915,10 +979,9 @@ void Vm::execute(std::size_t entry_frames) {
   DISPATCH();
 
 #if !MISO_MCODE_COMPUTED_GOTO
-      case Op::Count:
-        break;
-    }
-  }
+  case Op::Count: break;
+}
+}
 #endif
 #undef CASE
 #undef DISPATCH

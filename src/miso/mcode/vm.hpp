@@ -21,13 +21,13 @@
 namespace miso::mcode {
 
 struct VmOptions {
-  std::ostream* output = nullptr;                 // print() target; nullptr = std::cout
-  std::uint64_t instruction_budget = 0;           // instructions per run(); 0 = unlimited
-  std::chrono::milliseconds time_limit{0};        // wall-clock per run(); 0 = unlimited
-  std::size_t memory_budget = 0;                  // heap bytes; 0 = unlimited
-  std::size_t max_call_depth = 1000;              // nested calls before "stack overflow"
-  std::size_t stack_slots = 1u << 18;             // value stack size (never reallocated)
-  HeapOptions heap;                               // collector tuning (memory_budget above wins)
+  std::ostream* output = nullptr;           // print() target; nullptr = std::cout
+  std::uint64_t instruction_budget = 0;     // instructions per run(); 0 = unlimited
+  std::chrono::milliseconds time_limit{0};  // wall-clock per run(); 0 = unlimited
+  std::size_t memory_budget = 0;            // heap bytes; 0 = unlimited
+  std::size_t max_call_depth = 1000;        // nested calls before "stack overflow"
+  std::size_t stack_slots = 1u << 18;       // value stack size (never reallocated)
+  HeapOptions heap;                         // collector tuning (memory_budget above wins)
 };
 
 class Vm;
@@ -42,8 +42,8 @@ struct NativeCallContext {
 // A run-time error or `throw` travelling through C++ frames of the VM (internal; natives
 // raise through NativeCallContext::error). Never escapes Vm::run.
 struct ScriptException {
-  Value value;         // the thrown value (for run-time errors: {"message", "trace"} map)
-  std::string message; // display text of the error
+  Value value;          // the thrown value (for run-time errors: {"message", "trace"} map)
+  std::string message;  // display text of the error
 };
 
 // Uncaught M-CODE exceptions and budget exhaustion leave run() as this (a miso::Error of
