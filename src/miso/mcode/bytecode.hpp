@@ -41,6 +41,7 @@ namespace miso::mcode {
   X(FloorDivide)                                                                             \
   X(Modulo)                                                                                  \
   X(Power)                                                                                   \
+  X(MatMul) /* a @ b: handles only (tensor matrix product) */                                \
   X(Equal)                                                                                   \
   X(NotEqual)                                                                                \
   X(Less)                                                                                    \

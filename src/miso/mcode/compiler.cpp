@@ -67,8 +67,9 @@ std::int64_t wrap_mul(std::int64_t a, std::int64_t b) {
 
 class Compiler {
  public:
-  Compiler(Program& program, Heap& heap, const std::function<bool(std::string_view)>& known_global)
-      : program_(program), heap_(heap), known_global_(known_global) {}
+  Compiler(Program& program, Heap& heap, const std::function<bool(std::string_view)>& known_global,
+           bool return_last_expression)
+      : program_(program), heap_(heap), known_global_(known_global), return_last_expression_(return_last_expression) {}
 
   CompileResult run() {
     CompileResult result;
@@ -80,9 +81,21 @@ class Compiler {
     main.depth = main.max_depth = 1;
     state_ = &main;
     collect_globals(program_.body);
-    for (Stmt* statement : program_.body.statements) statement_(*statement);
-    emit(Op::Nil, 0, program_.body.pos, 1);
-    emit(Op::Return, 0, program_.body.pos, -1);
+    auto& statements = program_.body.statements;
+    Stmt* last = statements.empty() ? nullptr : statements.back();
+    bool return_last = return_last_expression_ && last != nullptr && last->kind == StmtKind::Expression;
+    for (Stmt* statement : statements) {
+      if (return_last && statement == last) {
+        expression(*last->as<ExpressionStmt>().expression);
+        emit(Op::Return, 0, last->pos, -1);
+        break;
+      }
+      statement_(*statement);
+    }
+    if (!return_last) {
+      emit(Op::Nil, 0, program_.body.pos, 1);
+      emit(Op::Return, 0, program_.body.pos, -1);
+    }
     finish(main);
     result.diagnostics = std::move(diagnostics_);
     if (result.diagnostics.empty()) result.function = main.function;
@@ -570,12 +583,8 @@ class Compiler {
       return;
     }
     static constexpr Op kOps[] = {Op::Add,    Op::Subtract,  Op::Multiply, Op::Divide,      Op::FloorDivide,
-                                  Op::Modulo, Op::Power,     Op::Nil,      Op::Equal,       Op::NotEqual,
+                                  Op::Modulo, Op::Power,     Op::MatMul,   Op::Equal,       Op::NotEqual,
                                   Op::Less,   Op::LessEqual, Op::Greater,  Op::GreaterEqual};
-    if (b.op == BinaryOp::MatMul) {
-      error(b.op_pos, "'@' needs tensor handles (engine modules are not available yet)");
-      return;
-    }
     expression(*b.left);
     expression(*b.right);
     emit(kOps[static_cast<int>(b.op)], 0, b.op_pos, -1);
@@ -608,6 +617,7 @@ class Compiler {
   Program& program_;
   Heap& heap_;
   const std::function<bool(std::string_view)>& known_global_;
+  bool return_last_expression_ = false;
   FunctionState* state_ = nullptr;
   std::unordered_set<std::string_view> globals_;           // every top-level declaration
   std::unordered_set<std::string_view> declared_globals_;  // those compiled so far
@@ -616,8 +626,9 @@ class Compiler {
 
 }  // namespace
 
-CompileResult compile_program(Program& program, Heap& heap, const std::function<bool(std::string_view)>& known_global) {
-  return Compiler(program, heap, known_global).run();
+CompileResult compile_program(Program& program, Heap& heap, const std::function<bool(std::string_view)>& known_global,
+                              bool return_last_expression) {
+  return Compiler(program, heap, known_global, return_last_expression).run();
 }
 
 }  // namespace miso::mcode

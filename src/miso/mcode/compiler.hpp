@@ -28,9 +28,11 @@ struct CompileResult {
 // define globals; declarations inside blocks and functions are locals. Fills the
 // Resolution slots of the tree as a side effect. `known_global` (optional) says whether a
 // name is already a global of the host (a REPL's earlier definitions), so that assigning
-// to it is allowed.
+// to it is allowed. `return_last_expression` (REPL): when the last top-level statement
+// is an expression, the main chunk returns its value instead of nil.
 CompileResult compile_program(Program& program, Heap& heap,
-                              const std::function<bool(std::string_view)>& known_global = {});
+                              const std::function<bool(std::string_view)>& known_global = {},
+                              bool return_last_expression = false);
 
 // The most locals one function may declare at once and constants per function.
 inline constexpr std::size_t kMaxLocals = 250;

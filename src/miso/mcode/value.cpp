@@ -396,7 +396,14 @@ void append_value(std::string& out, Value v, bool quote, std::vector<const Obj*>
       return;
     }
     case ObjKind::Upvalue: out += "<upvalue>"; return;
-    case ObjKind::Handle: out.append("<").append(static_cast<Handle*>(o)->type().name).append(">"); return;
+    case ObjKind::Handle: {
+      const Handle* h = static_cast<Handle*>(o);
+      if (h->type().display != nullptr)
+        out.append(h->type().display(h->data()));
+      else
+        out.append("<").append(h->type().name).append(">");
+      return;
+    }
   }
 }
 
@@ -422,6 +429,21 @@ std::string to_repr_string(Value v) {
   std::string out;
   append_repr(out, v);
   return out;
+}
+
+const char* handle_op_text(HandleOp op) noexcept {
+  switch (op) {
+    case HandleOp::Add: return "+";
+    case HandleOp::Subtract: return "-";
+    case HandleOp::Multiply: return "*";
+    case HandleOp::Divide: return "/";
+    case HandleOp::FloorDivide: return "//";
+    case HandleOp::Modulo: return "%";
+    case HandleOp::Power: return "**";
+    case HandleOp::MatMul: return "@";
+    case HandleOp::Negate: return "unary -";
+  }
+  return "?";
 }
 
 }  // namespace miso::mcode

@@ -417,14 +417,41 @@ class Native : public Obj {
   Native(String* n, NativeFn f, int a, void* d) noexcept : Obj(ObjKind::Native), name(n), fn(f), arity(a), data(d) {}
 };
 
+// --- NativeBinding tables ---
+// One entry of a binding table: a function of an engine module (`tmath.randn`), or a
+// method or property of a built-in type or handle type (`t.sum()`, `t.shape`). Every
+// engine registers its script surface as one static table of these; no per-call glue.
+struct NativeBinding {
+  const char* name;
+  NativeFn fn;
+  int arity;                 // explicit arguments (a method's receiver not counted); -1: variadic
+  const char* summary = "";  // one line of help (docs, the REPL's help())
+  bool property = false;     // methods only: read as `x.name` (fn gets [receiver]), not called
+};
+
+// Operators a handle type may implement (HandleType::binary). Unary minus is Negate with
+// the operand as `a` and nil as `b`.
+enum class HandleOp : std::uint8_t { Add, Subtract, Multiply, Divide, FloorDivide, Modulo, Power, MatMul, Negate };
+const char* handle_op_text(HandleOp op) noexcept;  // "+", ..., "@", "-" (unary)
+
 // --- Handle: an opaque engine object (tensor, timeline, network, expression) ---
 // One static HandleType per engine type. `finalize` runs exactly once: when the handle
 // is collected or when the heap is destroyed. It must not touch the heap or throw.
 // `trace` (optional) marks Values the engine object keeps alive (callbacks, ...).
+// `methods` are found by `x.name(...)` (receiver passed as args[0]) and properties by
+// `x.name`. `binary` (optional) implements operators when either operand is a handle of
+// this type (the left operand's type is asked first). `display` (optional) is the text
+// print()/str() show (default "<name>"). `clone` (optional) makes an independent data
+// pointer for another VM (nexus.parallel_map workers): sharing immutable engine state
+// is fine, the new pointer is finalized separately.
 struct HandleType {
   const char* name;  // the type name scripts see: "tensor", "timeline", ...
   void (*finalize)(void* data) noexcept;
   void (*trace)(void* data, Tracer& tracer) = nullptr;
+  std::span<const NativeBinding> methods = {};
+  Value (*binary)(NativeCallContext& context, HandleOp op, Value a, Value b) = nullptr;
+  std::string (*display)(const void* data) = nullptr;
+  void* (*clone)(const void* data) = nullptr;
 };
 
 class Handle : public Obj {

@@ -1,13 +1,16 @@
 // The interpreter loop and the run-time semantics of M-CODE operators and builtins.
 #include "miso/mcode/vm.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <limits>
 #include <sstream>
 
+#include "miso/mcode/builtins.hpp"
 #include "miso/mcode/bytecode.hpp"
 #include "miso/mcode/compiler.hpp"
+#include "miso/mcode/modules/modules.hpp"
 #include "miso/mcode/parser.hpp"
 
 // Computed-goto dispatch (one indirect jump per opcode, better branch prediction) where
@@ -52,14 +55,6 @@ std::int64_t wrap_mul(std::int64_t a, std::int64_t b) {
   return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) * static_cast<std::uint64_t>(b));
 }
 
-// range(a, b, step): a lazy int sequence, iterated by ForNext without a list.
-struct RangeData {
-  std::int64_t start;
-  std::int64_t stop;
-  std::int64_t step;
-};
-const HandleType kRangeType{"range", [](void* data) noexcept { delete static_cast<RangeData*>(data); }, nullptr};
-
 constexpr int kAdd = 0, kSubtract = 1, kMultiply = 2, kDivide = 3, kFloorDivide = 4, kModulo = 5;
 constexpr const char* kArithText[] = {"+", "-", "*", "/", "//", "%"};
 
@@ -88,128 +83,13 @@ ScriptError::ScriptError(std::string message, std::vector<std::string> trace)
 
 void NativeCallContext::error(const std::string& message) const { vm.raise_error(message); }
 
-// ---------------------------------------------------------------------------
-// Builtins
-
-namespace {
-
-Value builtin_print(NativeCallContext& context, std::span<const Value> args) {
-  std::string line;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    if (i > 0) line.push_back(' ');
-    append_display(line, args[i]);
-  }
-  line.push_back('\n');
-  context.vm.output() << line;
-  return Value();
+std::string NativeCallContext::name() const {
+  if (native != nullptr) return std::string(native->name->view());
+  if (binding != nullptr) return std::string(owner != nullptr ? owner : "?").append(".").append(binding->name);
+  return "<native>";
 }
 
-Value builtin_len(NativeCallContext& context, std::span<const Value> args) {
-  Value v = args[0];
-  if (v.is_string()) return Value::small_int(static_cast<std::int64_t>(v.as_string()->size()));
-  if (v.is_list()) return Value::small_int(static_cast<std::int64_t>(v.as_list()->size()));
-  if (v.is_map()) return Value::small_int(static_cast<std::int64_t>(v.as_map()->size()));
-  context.error(std::string("len() of a value of type ").append(type_name(v)));
-}
-
-Value builtin_str(NativeCallContext& context, std::span<const Value> args) {
-  if (args[0].is_string()) return args[0];
-  return context.vm.heap().string_value(to_display_string(args[0]));
-}
-
-Value builtin_type(NativeCallContext& context, std::span<const Value> args) {
-  return context.vm.heap().string_value(type_name(args[0]));
-}
-
-Value builtin_int(NativeCallContext& context, std::span<const Value> args) {
-  Value v = args[0];
-  if (v.is_int()) return v;
-  if (v.is_double()) {
-    double d = std::trunc(v.as_double());
-    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
-      context.error(std::string("int() of ").append(format_double(v.as_double())).append(" is out of range"));
-    return context.vm.heap().integer(static_cast<std::int64_t>(d));
-  }
-  if (v.is_bool()) return Value::small_int(v.as_bool() ? 1 : 0);
-  if (v.is_string()) {
-    std::string text(v.as_string()->view());
-    std::size_t used = 0;
-    long long parsed = 0;
-    try {
-      parsed = std::stoll(text, &used, 10);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != text.size()) context.error(std::string("int() cannot parse ").append(to_repr_string(v)));
-    return context.vm.heap().integer(parsed);
-  }
-  context.error(std::string("int() of a value of type ").append(type_name(v)));
-}
-
-Value builtin_float(NativeCallContext& context, std::span<const Value> args) {
-  Value v = args[0];
-  if (v.is_number()) return Value::number(v.to_double());
-  if (v.is_string()) {
-    std::string text(v.as_string()->view());
-    std::size_t used = 0;
-    double parsed = 0;
-    try {
-      parsed = std::stod(text, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != text.size()) context.error(std::string("float() cannot parse ").append(to_repr_string(v)));
-    return Value::number(parsed);
-  }
-  context.error(std::string("float() of a value of type ").append(type_name(v)));
-}
-
-Value builtin_range(NativeCallContext& context, std::span<const Value> args) {
-  if (args.empty() || args.size() > 3) context.error("range() expects 1 to 3 arguments");
-  for (Value a : args)
-    if (!a.is_int()) context.error(std::string("range() arguments must be ints, not ").append(type_name(a)));
-  auto* data = new RangeData{0, 0, 1};
-  if (args.size() == 1) {
-    data->stop = args[0].as_int();
-  } else {
-    data->start = args[0].as_int();
-    data->stop = args[1].as_int();
-    if (args.size() == 3) data->step = args[2].as_int();
-  }
-  if (data->step == 0) {
-    delete data;
-    context.error("range() step must not be zero");
-  }
-  return Value::object(context.vm.heap().handle(kRangeType, data));
-}
-
-Value builtin_push(NativeCallContext& context, std::span<const Value> args) {
-  if (!args[0].is_list()) context.error(std::string("push() needs a list, not ").append(type_name(args[0])));
-  args[0].as_list()->push(context.vm.heap(), args[1]);
-  context.vm.heap().write_barrier(args[0].as_object(), args[1]);
-  return Value();
-}
-
-Value keys_of(Heap& heap, const Map* map) {
-  List* keys = heap.list(map->size());
-  map->for_each([&](Value key, Value) { keys->push(heap, key); });
-  return Value::object(keys);
-}
-
-Value builtin_keys(NativeCallContext& context, std::span<const Value> args) {
-  if (!args[0].is_map()) context.error(std::string("keys() needs a map, not ").append(type_name(args[0])));
-  return keys_of(context.vm.heap(), args[0].as_map());
-}
-
-Value builtin_assert(NativeCallContext& context, std::span<const Value> args) {
-  if (args.empty() || args.size() > 2) context.error("assert() expects 1 or 2 arguments");
-  if (!args[0].is_truthy())
-    context.error(args.size() == 2 ? std::string("assertion failed: ").append(to_display_string(args[1]))
-                                   : std::string("assertion failed"));
-  return Value();
-}
-
-}  // namespace
+Heap& NativeCallContext::heap() const noexcept { return vm.heap(); }
 
 // ---------------------------------------------------------------------------
 // Vm
@@ -233,21 +113,48 @@ Vm::Vm(VmOptions options)
     tracer.mark(globals_);
   });
   install_builtins();
+  if (options_.engine_modules) install_engine_modules(*this);
 }
 
 Vm::~Vm() { heap_.remove_root_tracer(root_tracer_id_); }
 
 void Vm::install_builtins() {
-  define_native("print", builtin_print, -1);
-  define_native("len", builtin_len, 1);
-  define_native("str", builtin_str, 1);
-  define_native("int", builtin_int, 1);
-  define_native("float", builtin_float, 1);
-  define_native("range", builtin_range, -1);
-  define_native("push", builtin_push, 2);
-  define_native("keys", builtin_keys, 1);
-  define_native("assert", builtin_assert, -1);
-  define_native("type", builtin_type, 1);
+  for (const NativeBinding& b : global_builtins()) {
+    Native* native = heap_.native(b.name, b.fn, b.arity, const_cast<NativeBinding*>(&b));
+    define_global(b.name, Value::object(native));
+  }
+}
+
+Map* Vm::define_module(std::string_view name, std::span<const NativeBinding> functions) {
+  Rooted module(heap_, Value::object(heap_.map(functions.size())));
+  for (const NativeBinding& b : functions) {
+    std::string qualified = std::string(name).append(".").append(b.name);
+    Native* native = heap_.native(qualified, b.fn, b.arity, const_cast<NativeBinding*>(&b));
+    module->as_map()->set(heap_, heap_.string_value(b.name), Value::object(native));
+  }
+  define_global(name, module.get());
+  return module->as_map();
+}
+
+std::filesystem::path Vm::checked_path(std::string_view path) {
+  namespace fs = std::filesystem;
+  auto normal = [](const fs::path& p) {
+    std::error_code ec;
+    fs::path n = fs::weakly_canonical(fs::absolute(p, ec), ec).lexically_normal();
+    if (n.has_filename() || !n.has_parent_path()) return n;
+    return n.parent_path();  // drop a trailing separator
+  };
+  fs::path wanted = normal(fs::path(path));
+  for (const fs::path& allowed : options_.allowed_paths) {
+    fs::path root = normal(allowed);
+    auto [r, w] = std::mismatch(root.begin(), root.end(), wanted.begin(), wanted.end());
+    if (r == root.end()) return wanted;
+  }
+  raise_error(std::string("file access denied: '")
+                  .append(path)
+                  .append(options_.allowed_paths.empty() ? "': this run allows no file access"
+                                                         : "' is outside the allowed paths")
+                  .append(" (the host grants access with --allow PATH)"));
 }
 
 void Vm::define_global(std::string_view name, Value value) { globals_->set(heap_, heap_.string_value(name), value); }
@@ -340,6 +247,7 @@ Value Vm::concat(Value a, Value b) { return Value::object(heap_.concat(a.as_stri
 
 Value Vm::binary_arith(int op, Value a, Value b) {
   if (op == kAdd && a.is_string() && b.is_string()) return concat(a, b);
+  if (a.is_handle() || b.is_handle()) return handle_operator(static_cast<HandleOp>(op), a, b);
   if (!a.is_number() || !b.is_number()) raise_error(type_error(kArithText[op], a, b));
   if (a.is_int() && b.is_int()) {
     std::int64_t x = a.as_int(), y = b.as_int();
@@ -386,7 +294,23 @@ Value Vm::binary_arith(int op, Value a, Value b) {
   }
 }
 
+Value Vm::handle_operator(HandleOp op, Value a, Value b) {
+  const HandleType* type = nullptr;
+  if (a.is_handle() && a.as_handle()->type().binary != nullptr)
+    type = &a.as_handle()->type();
+  else if (b.is_handle() && b.as_handle()->type().binary != nullptr)
+    type = &b.as_handle()->type();
+  if (type == nullptr) {
+    if (op == HandleOp::Negate) raise_error(std::string("cannot negate a value of type ").append(type_name(a)));
+    raise_error(type_error(handle_op_text(op), a, b));
+  }
+  NativeCallContext context{*this};
+  context.owner = type->name;
+  return type->binary(context, op, a, b);
+}
+
 Value Vm::power(Value a, Value b) {
+  if (a.is_handle() || b.is_handle()) return handle_operator(HandleOp::Power, a, b);
   if (!a.is_number() || !b.is_number()) raise_error(type_error("**", a, b));
   if (a.is_int() && b.is_int() && b.as_int() >= 0) {
     std::int64_t base = a.as_int(), exponent = b.as_int(), result = 1;
@@ -474,6 +398,22 @@ Value Vm::get_field(Value object, String* name) {
     if (v.is_empty()) raise_error(std::string("key not found: ").append(to_repr_string(Value::object(name))));
     return v;
   }
+  if (object.is_handle()) {
+    const HandleType& type = object.as_handle()->type();
+    const NativeBinding* b = find_binding(type.methods, name->view());
+    if (b != nullptr && b->property) {
+      NativeCallContext context{*this, nullptr, type.name, b};
+      return b->fn(context, std::span<const Value>(&object, 1));
+    }
+    if (b != nullptr)
+      raise_error(std::string("'")
+                      .append(name->view())
+                      .append("' is a method of ")
+                      .append(type.name)
+                      .append(": call it as x.")
+                      .append(name->view())
+                      .append("(...)"));
+  }
   raise_error(std::string("cannot read field '")
                   .append(name->view())
                   .append("' of a value of type ")
@@ -512,7 +452,7 @@ void Vm::call_value(Value callee, std::uint32_t argc) {
                       .append(native->arity == 1 ? "" : "s")
                       .append(", got ")
                       .append(std::to_string(argc)));
-    NativeCallContext context{*this};
+    NativeCallContext context{*this, native};
     Value result = native->fn(context, std::span<const Value>(sp_ - argc, argc));
     sp_ -= argc + 1;
     *sp_++ = result;
@@ -522,97 +462,168 @@ void Vm::call_value(Value callee, std::uint32_t argc) {
 }
 
 void Vm::method_call(String* name, std::uint32_t argc) {
-  Value object = sp_[-static_cast<std::ptrdiff_t>(argc) - 1];
-  std::string_view method = name->view();
-  auto args = [&](std::uint32_t i) { return sp_[-static_cast<std::ptrdiff_t>(argc) + i]; };
-  auto expect = [&](std::uint32_t n) {
-    if (argc != n)
-      raise_error(std::string(method)
-                      .append("() expects ")
-                      .append(std::to_string(n))
-                      .append(" argument")
-                      .append(n == 1 ? "" : "s")
-                      .append(", got ")
-                      .append(std::to_string(argc)));
-  };
-  auto finish = [&](Value result) {
-    sp_ -= argc + 1;
-    *sp_++ = result;
-  };
+  Value* receiver = sp_ - argc - 1;
+  Value object = *receiver;
+  std::span<const NativeBinding> table;
+  const char* owner = nullptr;
   if (object.is_map()) {
-    Map* map = object.as_map();
-    Value member = map->get(Value::object(name));
-    if (!member.is_empty() && member.is_callable()) {
-      sp_[-static_cast<std::ptrdiff_t>(argc) - 1] = member;
+    Value member = object.as_map()->get(Value::object(name));
+    if (!member.is_empty() && member.is_callable()) {  // m.f(x) on a map holding a function
+      *receiver = member;
       call_value(member, argc);
       return;
     }
-    if (method == "keys") {
-      expect(0);
-      return finish(keys_of(heap_, map));
-    }
-    if (method == "len") {
-      expect(0);
-      return finish(Value::small_int(static_cast<std::int64_t>(map->size())));
-    }
-    if (method == "contains") {
-      expect(1);
-      return finish(Value::boolean(map->contains(args(0))));
-    }
+    table = map_methods();
+    owner = "map";
   } else if (object.is_list()) {
-    List* list = object.as_list();
-    if (method == "push") {
-      expect(1);
-      list->push(heap_, args(0));
-      heap_.write_barrier(list, args(0));
-      return finish(Value());
-    }
-    if (method == "pop") {
-      expect(0);
-      if (list->empty()) raise_error("pop() from an empty list");
-      return finish(list->pop());
-    }
-    if (method == "len") {
-      expect(0);
-      return finish(Value::small_int(static_cast<std::int64_t>(list->size())));
-    }
+    table = list_methods();
+    owner = "list";
   } else if (object.is_string()) {
-    if (method == "len") {
-      expect(0);
-      return finish(Value::small_int(static_cast<std::int64_t>(object.as_string()->size())));
-    }
+    table = string_methods();
+    owner = "string";
+  } else if (object.is_handle()) {
+    table = object.as_handle()->type().methods;
+    owner = object.as_handle()->type().name;
   }
-  raise_error(
-      std::string("a value of type ").append(type_name(object)).append(" has no method '").append(method).append("'"));
+  const NativeBinding* b = find_binding(table, name->view());
+  if (b == nullptr || b->property) {
+    if (b != nullptr)
+      raise_error(std::string("'")
+                      .append(name->view())
+                      .append("' is a property of ")
+                      .append(owner)
+                      .append(": read it as x.")
+                      .append(name->view())
+                      .append(" (no call)"));
+    raise_error(std::string("a value of type ")
+                    .append(type_name(object))
+                    .append(" has no method '")
+                    .append(name->view())
+                    .append("'"));
+  }
+  if (b->arity >= 0 && static_cast<std::uint32_t>(b->arity) != argc)
+    raise_error(std::string(owner)
+                    .append(".")
+                    .append(b->name)
+                    .append("() expects ")
+                    .append(std::to_string(b->arity))
+                    .append(" argument")
+                    .append(b->arity == 1 ? "" : "s")
+                    .append(", got ")
+                    .append(std::to_string(argc)));
+  NativeCallContext context{*this, nullptr, owner, b};
+  Value result = b->fn(context, std::span<const Value>(receiver, argc + 1));
+  sp_ = receiver;
+  *sp_++ = result;
 }
 
-Value Vm::run(std::string_view source, std::string_view file_name) {
+void Vm::start_budgets() {
+  instructions_ = 0;
+  budget_end_ = options_.instruction_budget;
+  has_deadline_ = options_.time_limit.count() > 0;
+  if (has_deadline_) deadline_ = std::chrono::steady_clock::now() + options_.time_limit;
+}
+
+void Vm::reset_after_failure() {
+  close_upvalues(stack_.get());
+  sp_ = stack_.get();
+  frames_.clear();
+  handlers_.clear();
+}
+
+Value Vm::call(Value callee, std::span<const Value> args) {
+  bool from_host = frames_.empty();
+  if (from_host) {
+    sp_ = stack_.get();
+    start_budgets();
+  }
+  if (static_cast<std::size_t>(stack_.get() + options_.stack_slots - sp_) < args.size() + 2)
+    raise_error("stack overflow (no stack left for a call from a native)");
+  Value* base = sp_;
+  *sp_++ = callee;  // args may point into the stack below base: copying upwards is safe
+  for (Value v : args) *sp_++ = v;
+  std::size_t entry_frames = frames_.size();
+  std::size_t handler_floor = handlers_.size();
+  auto run_nested = [&] {
+    call_value(callee, static_cast<std::uint32_t>(args.size()));
+    if (frames_.size() == entry_frames) return;  // a native: already done
+    for (;;) {
+      try {
+        execute(entry_frames);
+        return;
+      } catch (const ScriptException& exception) {
+        // A handler installed inside this call catches it here; otherwise it leaves the
+        // call (restoring the stack) and continues in the caller's frames.
+        if (handlers_.size() > handler_floor && unwind_to_handler(exception)) continue;
+        close_upvalues(base);
+        frames_.resize(entry_frames);
+        sp_ = base;
+        throw;
+      }
+    }
+  };
+  if (!from_host) {
+    run_nested();
+    Value result = *--sp_;
+    sp_ = base;
+    return result;
+  }
+  try {
+    run_nested();
+  } catch (const ScriptException& exception) {
+    std::vector<std::string> trace = stack_trace();
+    reset_after_failure();
+    throw ScriptError(exception.message, std::move(trace));
+  } catch (const BudgetExceeded& exceeded) {
+    std::vector<std::string> trace = stack_trace();
+    reset_after_failure();
+    throw ScriptError(exceeded.message, std::move(trace));
+  } catch (const MemoryBudgetError& error) {
+    std::vector<std::string> trace = stack_trace();
+    reset_after_failure();
+    throw ScriptError(error.what(), std::move(trace));
+  }
+  Value result = *--sp_;
+  sp_ = stack_.get();
+  return result;
+}
+
+Value Vm::run(std::string_view source, std::string_view file_name) { return compile_and_run(source, file_name, false); }
+
+Value Vm::run_interactive(std::string_view source, std::string_view file_name) {
+  return compile_and_run(source, file_name, true);
+}
+
+Value Vm::compile_and_run(std::string_view source, std::string_view file_name, bool interactive) {
   ParseResult parsed = parse_program(source, file_name);
   if (!parsed.ok()) throw miso::Error(miso::Error::Kind::Format, format_diagnostics(parsed.diagnostics, source));
-  CompileResult compiled =
-      compile_program(parsed.program, heap_, [this](std::string_view name) { return !global(name).is_empty(); });
+  CompileResult compiled = compile_program(
+      parsed.program, heap_, [this](std::string_view name) { return !global(name).is_empty(); }, interactive);
   if (!compiled.ok()) throw miso::Error(miso::Error::Kind::Format, format_diagnostics(compiled.diagnostics, source));
+  if (interactive) {
+    bool ends_in_expression =
+        !parsed.program.body.statements.empty() && parsed.program.body.statements.back()->kind == StmtKind::Expression;
+    Value result = run_main(compiled.function);
+    return ends_in_expression ? result : Value::empty();
+  }
+  return run_main(compiled.function);
+}
 
-  if (static_cast<std::size_t>(compiled.function->register_count) + 1 > options_.stack_slots)
+Value Vm::run_main(Function* function) {
+  if (static_cast<std::size_t>(function->register_count) + 1 > options_.stack_slots)
     throw ScriptError("stack overflow (the main chunk needs more stack than stack_slots)", {});
   sp_ = stack_.get();
   frames_.clear();
   handlers_.clear();
   open_upvalues_ = nullptr;
-  Closure* main = heap_.closure(compiled.function, 0);
+  Closure* main = heap_.closure(function, 0);
   *sp_++ = Value::object(main);
-  frames_.push_back(Frame{main, compiled.function->code.data(), stack_.get()});
-  instructions_ = 0;
-  budget_end_ = options_.instruction_budget;
-  has_deadline_ = options_.time_limit.count() > 0;
-  if (has_deadline_) deadline_ = std::chrono::steady_clock::now() + options_.time_limit;
+  frames_.push_back(Frame{main, function->code.data(), stack_.get()});
+  start_budgets();
 
   auto fail = [&](std::string message) {
     std::vector<std::string> trace = stack_trace();
-    close_upvalues(stack_.get());
-    sp_ = stack_.get();
-    frames_.clear();
-    handlers_.clear();
+    reset_after_failure();
     throw ScriptError(std::move(message), std::move(trace));
   };
   for (;;) {
@@ -629,6 +640,7 @@ Value Vm::run(std::string_view source, std::string_view file_name) {
   }
   Value result = *--sp_;
   sp_ = stack_.get();
+  frames_.clear();
   return result;
 }
 
@@ -779,6 +791,12 @@ void Vm::execute(std::size_t entry_frames) {
     --sp_;
   }
   DISPATCH();
+  CASE(MatMul) {
+    sp_[-2] = handle_operator(HandleOp::MatMul, sp_[-2], sp_[-1]);
+    --sp_;
+    heap_.collect_if_needed();
+  }
+  DISPATCH();
   CASE(Equal) {
     sp_[-2] = Value::boolean(values_equal(sp_[-2], sp_[-1]));
     --sp_;
@@ -818,7 +836,7 @@ void Vm::execute(std::size_t entry_frames) {
     else if (v.is_double())
       sp_[-1] = Value::number(-v.as_double());
     else
-      raise_error(std::string("cannot negate a value of type ").append(type_name(v)));
+      sp_[-1] = handle_operator(HandleOp::Negate, v, Value());
   }
   DISPATCH();
   CASE(Not) { sp_[-1] = Value::boolean(!sp_[-1].is_truthy()); }

@@ -7,8 +7,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <iosfwd>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +30,12 @@ struct VmOptions {
   std::size_t max_call_depth = 1000;        // nested calls before "stack overflow"
   std::size_t stack_slots = 1u << 18;       // value stack size (never reallocated)
   HeapOptions heap;                         // collector tuning (memory_budget above wins)
+  // Files and directories scripts may read and write (read_file, qlogik.load, ...):
+  // a path is allowed when it lies inside one of these. Empty: no file access at all.
+  std::vector<std::filesystem::path> allowed_paths;
+  // Bind the engine modules (tmath, echo, qlogik, bridge, mprime, nexus, profiler) as
+  // globals. Off: the core language and builtins only.
+  bool engine_modules = true;
 };
 
 class Vm;
@@ -35,8 +43,14 @@ class Vm;
 // Given to natives: the VM (for its heap and output) and what they need to raise errors.
 struct NativeCallContext {
   Vm& vm;
+  const Native* native = nullptr;          // a called function: its (qualified) name
+  const char* owner = nullptr;             // a called method: the receiver's type name ...
+  const NativeBinding* binding = nullptr;  // ... and its binding
   // Raises an M-CODE run-time error at the call's position (does not return).
   [[noreturn]] void error(const std::string& message) const;
+  // The qualified name for messages: "tmath.randn", "tensor.sum", "print".
+  std::string name() const;
+  Heap& heap() const noexcept;
 };
 
 // A run-time error or `throw` travelling through C++ frames of the VM (internal; natives
@@ -73,6 +87,25 @@ class Vm {
   // miso::Error(Format) with all diagnostics formatted; run-time failures ScriptError.
   // Globals persist across runs on the same Vm (a later run may assign them).
   Value run(std::string_view source, std::string_view file_name = "<script>");
+  // As run(), for a REPL: when the last top-level statement is an expression its value
+  // is returned; otherwise Value::empty().
+  Value run_interactive(std::string_view source, std::string_view file_name = "<stdin>");
+
+  // Calls a script function (closure or native) from C++ — from a native, re-entrantly,
+  // or from the host after run(). Arguments are copied onto the VM stack (the span may
+  // point into it). Exceptions the callee does not catch propagate: out of a native they
+  // continue unwinding the calling script; from the host they arrive as ScriptError.
+  Value call(Value callee, std::span<const Value> args);
+
+  // Binds a module global `name`: a map from each binding's name to a native named
+  // "name.binding". Returns the map (hosts may add constants to it).
+  Map* define_module(std::string_view name, std::span<const NativeBinding> functions);
+
+  // The path a script may access, resolved against the current directory, or a run-time
+  // error naming the path when it lies outside VmOptions::allowed_paths.
+  std::filesystem::path checked_path(std::string_view path);
+
+  const VmOptions& options() const noexcept { return options_; }
 
   Heap& heap() noexcept { return heap_; }
   std::ostream& output() noexcept { return *output_; }
@@ -89,6 +122,10 @@ class Vm {
   struct Frame;
   struct Handler;
   void install_builtins();
+  Value compile_and_run(std::string_view source, std::string_view file_name, bool interactive);
+  Value run_main(Function* main);
+  void start_budgets();
+  void reset_after_failure();
   void execute(std::size_t entry_frames);
   void call_value(Value callee, std::uint32_t argc);
   [[noreturn]] void throw_value(Value value, std::string message);
@@ -105,6 +142,7 @@ class Vm {
   void set_index(Value object, Value index, Value value);
   Value get_field(Value object, String* name);
   void method_call(String* name, std::uint32_t argc);
+  Value handle_operator(HandleOp op, Value a, Value b);
   Value concat(Value a, Value b);
 
   VmOptions options_;

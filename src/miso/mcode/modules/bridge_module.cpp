@@ -1,0 +1,9 @@
+// The `bridge` module of M-CODE (placeholder: filled in by the module's author).
+#include "miso/mcode/binding.hpp"
+#include "miso/mcode/modules/modules.hpp"
+
+namespace miso::mcode {
+
+void install_bridge_module(Vm& vm) { vm.define_module("bridge", {}); }
+
+}  // namespace miso::mcode

@@ -1,0 +1,9 @@
+// The `nexus` module of M-CODE (placeholder: filled in by the module's author).
+#include "miso/mcode/binding.hpp"
+#include "miso/mcode/modules/modules.hpp"
+
+namespace miso::mcode {
+
+void install_nexus_module(Vm& vm) { vm.define_module("nexus", {}); }
+
+}  // namespace miso::mcode
