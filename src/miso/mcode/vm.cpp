@@ -165,6 +165,10 @@ void Vm::define_native(std::string_view name, NativeFn fn, int arity) {
 
 Value Vm::global(std::string_view name) const { return globals_->get(const_cast<Heap&>(heap_).string_value(name)); }
 
+void Vm::for_each_global(const std::function<void(String* name, Value value)>& f) const {
+  globals_->for_each([&](Value key, Value value) { f(key.as_string(), value); });
+}
+
 std::vector<std::string> Vm::stack_trace() const {
   std::vector<std::string> trace;
   for (std::size_t i = frames_.size(); i-- > 0;) {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <iosfwd>
 #include <memory>
 #include <span>
@@ -113,6 +114,8 @@ class Vm {
   void define_native(std::string_view name, NativeFn fn, int arity);
   // The global's value, or Value::empty() when undefined.
   Value global(std::string_view name) const;
+  // Calls f(name, value) for every global, in definition order.
+  void for_each_global(const std::function<void(String* name, Value value)>& f) const;
   std::uint64_t instructions_executed() const noexcept { return instructions_; }
 
   // Raises a run-time error at the current instruction (does not return).

@@ -1,0 +1,2 @@
+// placeholder: the `mcode` profile workload (written by a helper)
+#include "miso/mcode/workload.hpp"
