@@ -556,12 +556,10 @@ Value Vm::call(Value callee, std::span<const Value> args) {
         execute(entry_frames);
         return;
       } catch (const ScriptException& exception) {
-        // A handler installed inside this call catches it here; otherwise it leaves the
-        // call (restoring the stack) and continues in the caller's frames.
+        // A handler installed inside this call catches it here. Otherwise it propagates
+        // with the frames left in place, so that the catcher (a handler further out, which
+        // cuts the frames and stack back to its own, or the top level) sees the whole trace.
         if (handlers_.size() > handler_floor && unwind_to_handler(exception)) continue;
-        close_upvalues(base);
-        frames_.resize(entry_frames);
-        sp_ = base;
         throw;
       }
     }
