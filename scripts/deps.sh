@@ -15,6 +15,7 @@ packages=(
   libgmock-dev
   libbenchmark-dev  # Google Benchmark
   libcli11-dev      # the miso command line
+  libedit-dev       # line editing and history for the M-CODE REPL (`miso mcode`)
   nlohmann-json3-dev
   libfmt-dev
   libtbb-dev        # oneTBB: the peer of NEXUS-OS in bench/nexus
@@ -30,6 +31,8 @@ packages=(
   python3-sympy     # SymPy: the other peer in bench/mprime, and cross-checks
   liblua5.4-dev     # Lua 5.4: the peer of M-CODE in bench/mcode
   clang-format
+  clang              # the libFuzzer target (make fuzz)
+  libclang-rt-14-dev # libFuzzer and the sanitizer runtimes of Debian 12's clang 14
 )
 
 missing=()

@@ -2,6 +2,7 @@
 
 #include "miso/bridge/workload.hpp"
 #include "miso/echo/workload.hpp"
+#include "miso/mcode/workload.hpp"
 #include "miso/mprime/workload.hpp"
 #include "miso/nexus/workload.hpp"
 #include "miso/profiler/builtin_workloads.hpp"
@@ -19,6 +20,7 @@ miso::profiler::WorkloadRegistry all_workloads() {
   miso::echo::register_workloads(registry);
   miso::bridge::register_workloads(registry);
   miso::mprime::register_workloads(registry);
+  miso::mcode::register_workloads(registry);
   return registry;
 }
 

@@ -24,7 +24,10 @@ void install_profiler_module(Vm& vm);
 
 // Handle types shared between modules (defined in the owning module's file).
 extern const HandleType kTensorHandle;   // tmath_module.cpp; data: miso::tmath::Tensor
-extern const HandleType kNetworkHandle;  // qlogik_module.cpp; data: see qlogik_module.cpp
+extern const HandleType kNetworkHandle;  // qlogik_module.cpp; data: std::shared_ptr<const miso::qlogik::Network>
 extern const HandleType kExprHandle;     // mprime_module.cpp; data: miso::mprime::Expr
+extern const HandleType kWorldHandle;    // echo_module.cpp; data: std::shared_ptr<miso::echo::World>
+extern const HandleType
+    kDiagramHandle;  // qlogik_module.cpp; data: std::shared_ptr<const miso::qlogik::InfluenceDiagram>
 
 }  // namespace miso::mcode
