@@ -66,10 +66,30 @@ namespace miso::mcode {
   X(GetField)        /* pop object, push object.constants[A] */                              \
   X(SetField)        /* pop value, pop object; object.constants[A] = value */                \
   X(IterPrepare)     /* top = iterable -> iteration source (list, key list or range) */      \
-  X(ForNext)         /* slots A, A+1 = source, cursor; push next item or jump by next word*/ \
+  X(ForRangePrep)    /* A = slot | argc << 16: int range setup or fall through (see below) */ \
+  X(ForLoop)         /* slots A..A+3: next item into A+3 and jump back by the next word */   \
+  X(CloseSlot)       /* close upvalues at slot A and above (for-loop variable) */            \
   X(TryBegin)        /* install a handler at ip + A - kJumpBias */                           \
   X(TryEnd)          /* remove the innermost handler */                                      \
-  X(Throw)           /* pop a value and raise it */
+  X(Throw)           /* pop a value and raise it */                                          \
+  X(GetIndexLL)      /* push slot[A & 0xFF][slot[A >> 8]] */                                 \
+  X(GetIndexK)       /* top = top[constants[A]] */                                           \
+  MISO_MCODE_FUSED(X, Add)                                                                   \
+  MISO_MCODE_FUSED(X, Subtract)                                                              \
+  MISO_MCODE_FUSED(X, Multiply)                                                              \
+  MISO_MCODE_FUSED(X, Less)                                                                  \
+  MISO_MCODE_FUSED(X, LessEqual)                                                             \
+  MISO_MCODE_FUSED(X, Greater)                                                               \
+  MISO_MCODE_FUSED(X, GreaterEqual)                                                          \
+  MISO_MCODE_FUSED(X, Equal)                                                                 \
+  MISO_MCODE_FUSED(X, NotEqual)
+
+// Operand forms of a binary operator `op` (same semantics and errors as `op`):
+//   opK  top = top op constants[A]
+//   opL  top = top op slot[A]
+//   opLL push slot[A & 0xFF] op slot[A >> 8]
+//   opLK push slot[A & 0xFF] op constants[A >> 8]
+#define MISO_MCODE_FUSED(X, op) X(op##K) X(op##L) X(op##LL) X(op##LK)
 
 enum class Op : std::uint8_t {
 #define MISO_MCODE_OP_ENUM(name) name,

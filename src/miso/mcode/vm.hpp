@@ -138,6 +138,7 @@ class Vm {
   Upvalue* capture_upvalue(Value* slot);
   void close_upvalues(Value* from);
   void check_deadline();
+  std::uint64_t budget_check();  // at every 1024th instruction: budgets; the next check
   Value binary_arith(int op, Value a, Value b);
   Value power(Value a, Value b);
   bool less(Value a, Value b, bool or_equal);
@@ -162,6 +163,7 @@ class Vm {
   std::uint64_t budget_end_ = 0;
   std::chrono::steady_clock::time_point deadline_;
   bool has_deadline_ = false;
+  NativeFn range_fn_ = nullptr;  // the builtin range(): ForRangePrep's fast path checks for it
 };
 
 // Runs `source` on a fresh Vm and returns everything it printed (tests, tools).
