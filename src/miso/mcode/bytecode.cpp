@@ -58,9 +58,16 @@ void disassemble_into(std::string& out, const Function& function) {
 #define MISO_MCODE_DIS_ALL(F) F(Add) F(Subtract) F(Multiply) F(Less) F(LessEqual) F(Greater) F(GreaterEqual) F(Equal) F(NotEqual)
       MISO_MCODE_DIS_ALL(MISO_MCODE_DIS_LL)
       case Op::GetIndexLL:
+      case Op::SetIndexLL:
+      case Op::AddToLocalL:
+      case Op::SubtractToLocalL:
+      case Op::MultiplyToLocalL:
         line.append(" ").append(std::to_string(a & 0xFFu)).append(" ").append(std::to_string(a >> 8));
         break;
       MISO_MCODE_DIS_ALL(MISO_MCODE_DIS_LK)
+      case Op::AddToLocalK:
+      case Op::SubtractToLocalK:
+      case Op::MultiplyToLocalK:
         line.append(" ")
             .append(std::to_string(a & 0xFFu))
             .append(" ")
@@ -86,6 +93,10 @@ void disassemble_into(std::string& out, const Function& function) {
         break;
       MISO_MCODE_DIS_ALL(MISO_MCODE_DIS_L)
       case Op::CloseSlot:
+      case Op::PopN:
+      case Op::AddToLocal:
+      case Op::SubtractToLocal:
+      case Op::MultiplyToLocal:
       case Op::GetLocal:
       case Op::SetLocal:
       case Op::GetUpvalue:

@@ -74,6 +74,17 @@ namespace miso::mcode {
   X(Throw)           /* pop a value and raise it */                                          \
   X(GetIndexLL)      /* push slot[A & 0xFF][slot[A >> 8]] */                                 \
   X(GetIndexK)       /* top = top[constants[A]] */                                           \
+  X(SetIndexLL)      /* pop value; slot[A & 0xFF][slot[A >> 8]] = value */                   \
+  X(PopN)            /* pop A values */                                                      \
+  X(AddToLocal)      /* slot[A] = slot[A] + pop (compound assignment to a local) */          \
+  X(AddToLocalL)     /* slot[A & 0xFF] = slot[A & 0xFF] + slot[A >> 8] */                    \
+  X(AddToLocalK)     /* slot[A & 0xFF] = slot[A & 0xFF] + constants[A >> 8] */               \
+  X(SubtractToLocal)                                                                         \
+  X(SubtractToLocalL)                                                                        \
+  X(SubtractToLocalK)                                                                        \
+  X(MultiplyToLocal)                                                                         \
+  X(MultiplyToLocalL)                                                                        \
+  X(MultiplyToLocalK)                                                                        \
   MISO_MCODE_FUSED(X, Add)                                                                   \
   MISO_MCODE_FUSED(X, Subtract)                                                              \
   MISO_MCODE_FUSED(X, Multiply)                                                              \

@@ -238,18 +238,39 @@ class Compiler {
   }
   bool at_global_scope() const { return state_->is_main && state_->scope_depth == 0; }
   void begin_scope() { ++state_->scope_depth; }
+  // Pops of consecutive uncaptured locals merge into one PopN.
+  void emit_pops(std::uint32_t n, SourcePos pos, int stack_effect) {
+    if (n == 1) emit(Op::Pop, 0, pos, stack_effect);
+    if (n > 1) emit(Op::PopN, n, pos, stack_effect);
+  }
   // Emits the pops of locals deeper than `depth` without forgetting them (break/continue).
   void emit_pops_above(int depth, SourcePos pos) {
+    std::uint32_t pending = 0;
     for (std::size_t i = state_->locals.size(); i-- > 0 && state_->locals[i].depth > depth;) {
-      emit(state_->locals[i].captured ? Op::CloseUpvalue : Op::Pop, 0, pos, 0);
+      if (!state_->locals[i].captured) {
+        ++pending;
+        continue;
+      }
+      emit_pops(pending, pos, 0);
+      pending = 0;
+      emit(Op::CloseUpvalue, 0, pos, 0);
     }
+    emit_pops(pending, pos, 0);
   }
   void end_scope(SourcePos pos) {
     auto& locals = state_->locals;
+    std::uint32_t pending = 0;
     while (!locals.empty() && locals.back().depth == state_->scope_depth) {
-      emit(locals.back().captured ? Op::CloseUpvalue : Op::Pop, 0, pos, -1);
+      if (locals.back().captured) {
+        emit_pops(pending, pos, -static_cast<int>(pending));
+        pending = 0;
+        emit(Op::CloseUpvalue, 0, pos, -1);
+      } else {
+        ++pending;
+      }
       locals.pop_back();
     }
+    emit_pops(pending, pos, -static_cast<int>(pending));
     --state_->scope_depth;
   }
   // Declares a local whose value is already on the stack top.
@@ -520,6 +541,29 @@ class Compiler {
     Expr& target = *a.target;
     if (target.is<NameExpr>()) {
       auto& n = target.as<NameExpr>();
+      Resolution r = resolve(n.name);
+      if ((compound == Op::Add || compound == Op::Subtract || compound == Op::Multiply) &&
+          r.kind == Resolution::Kind::Local && r.index <= 0xFF && pure(*a.value)) {
+        // x op= e on a local: one instruction updates the slot (e cannot change x).
+        n.slot = r;
+        int family = compound == Op::Add ? 0 : compound == Op::Subtract ? 3 : 6;
+        auto op = [&](int form) { return static_cast<Op>(static_cast<int>(Op::AddToLocal) + family + form); };
+        expression(*a.value);
+        if (tail_is(1, Op::GetLocal) && tail_operand(1) <= 0xFFFF) {
+          std::uint32_t b = tail_operand(1);
+          drop_tail(1);
+          adjust(-1);
+          emit(op(1), r.index | b << 8, a.op_pos, 0);
+        } else if (tail_is(1, Op::Constant) && tail_operand(1) <= 0xFFFF) {
+          std::uint32_t k = tail_operand(1);
+          drop_tail(1);
+          adjust(-1);
+          emit(op(2), r.index | k << 8, a.op_pos, 0);
+        } else {
+          emit(op(0), r.index, a.op_pos, -1);
+        }
+        return;
+      }
       if (a.op != AssignOp::Set) load_name(n.name, n.slot, target.pos);
       expression(*a.value);
       if (a.op != AssignOp::Set && !fuse_binary(compound, a.op_pos)) emit(compound, 0, a.op_pos, -1);
@@ -528,6 +572,16 @@ class Compiler {
       auto& ix = target.as<IndexExpr>();
       expression(*ix.object);
       expression(*ix.index);
+      if (a.op == AssignOp::Set && tail_is(2, Op::GetLocal) && tail_is(1, Op::GetLocal) && tail_operand(2) <= 0xFF &&
+          tail_operand(1) <= 0xFFFF && pure(*a.value)) {
+        // local[local] = e: the two loads move into SetIndexLL (e cannot change them).
+        std::uint32_t object = tail_operand(2), index = tail_operand(1);
+        drop_tail(2);
+        adjust(-2);
+        expression(*a.value);
+        emit(Op::SetIndexLL, object | index << 8, ix.bracket_pos, -1);
+        return;
+      }
       if (a.op != AssignOp::Set) {
         // object index -> object index object index -> ... value
         // Re-evaluating would repeat side effects, so copy the two stack tops.
@@ -555,6 +609,23 @@ class Compiler {
       emit(Op::SetField, name, fe.name_pos, -2);
     } else {
       error(target.pos, "cannot assign to this expression");
+    }
+  }
+
+  // True when evaluating `e` cannot run script code (no calls, no function literals): a
+  // local read before `e` may then be read after it instead (fused assignments).
+  static bool pure(const Expr& e) {
+    switch (e.kind) {
+      case ExprKind::Nil:
+      case ExprKind::Bool:
+      case ExprKind::Int:
+      case ExprKind::Float:
+      case ExprKind::String:
+      case ExprKind::Name: return true;
+      case ExprKind::Unary: return pure(*e.as<UnaryExpr>().operand);
+      case ExprKind::Binary: return pure(*e.as<BinaryExpr>().left) && pure(*e.as<BinaryExpr>().right);
+      case ExprKind::Index: return pure(*e.as<IndexExpr>().object) && pure(*e.as<IndexExpr>().index);
+      default: return false;
     }
   }
 

@@ -55,10 +55,17 @@ std::int64_t wrap_mul(std::int64_t a, std::int64_t b) {
   return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) * static_cast<std::uint64_t>(b));
 }
 
-// Inline fast paths of the operators: true with the result, false when the general
+#if defined(__GNUC__) || defined(__clang__)
+#define MISO_MCODE_INLINE inline __attribute__((always_inline))
+#else
+#define MISO_MCODE_INLINE inline
+#endif
+
+// Inline fast paths of the operators (forced inline: the interpreter function is too large
+// for the compiler's own inlining budget): true with the result, false when the general
 // (out-of-line) function must decide. Small-int results that leave the small range fall
 // back too (boxing allocates).
-inline bool fast_add(Value a, Value b, Value& r) {
+MISO_MCODE_INLINE bool fast_add(Value a, Value b, Value& r) {
   if (a.is_small_int() && b.is_small_int()) {
     std::int64_t v = a.as_small_int() + b.as_small_int();
     if (!Value::fits_small_int(v)) return false;
@@ -69,7 +76,7 @@ inline bool fast_add(Value a, Value b, Value& r) {
   r = Value::number(a.as_double() + b.as_double());
   return true;
 }
-inline bool fast_sub(Value a, Value b, Value& r) {
+MISO_MCODE_INLINE bool fast_sub(Value a, Value b, Value& r) {
   if (a.is_small_int() && b.is_small_int()) {
     std::int64_t v = a.as_small_int() - b.as_small_int();
     if (!Value::fits_small_int(v)) return false;
@@ -80,7 +87,7 @@ inline bool fast_sub(Value a, Value b, Value& r) {
   r = Value::number(a.as_double() - b.as_double());
   return true;
 }
-inline bool fast_mul(Value a, Value b, Value& r) {
+MISO_MCODE_INLINE bool fast_mul(Value a, Value b, Value& r) {
   if (a.is_small_int() && b.is_small_int()) {
     std::int64_t v = static_cast<std::int64_t>(static_cast<std::uint64_t>(a.as_small_int()) *
                                                static_cast<std::uint64_t>(b.as_small_int()));
@@ -93,7 +100,7 @@ inline bool fast_mul(Value a, Value b, Value& r) {
   return true;
 }
 // NaN operands compare false here exactly as through compare_numbers.
-inline bool fast_less(Value a, Value b, Value& r) {
+MISO_MCODE_INLINE bool fast_less(Value a, Value b, Value& r) {
   if (a.is_small_int() && b.is_small_int()) {
     r = Value::boolean(a.as_small_int() < b.as_small_int());
     return true;
@@ -102,7 +109,7 @@ inline bool fast_less(Value a, Value b, Value& r) {
   r = Value::boolean(a.as_double() < b.as_double());
   return true;
 }
-inline bool fast_less_equal(Value a, Value b, Value& r) {
+MISO_MCODE_INLINE bool fast_less_equal(Value a, Value b, Value& r) {
   if (a.is_small_int() && b.is_small_int()) {
     r = Value::boolean(a.as_small_int() <= b.as_small_int());
     return true;
@@ -111,17 +118,17 @@ inline bool fast_less_equal(Value a, Value b, Value& r) {
   r = Value::boolean(a.as_double() <= b.as_double());
   return true;
 }
-inline bool fast_equal(Value a, Value b, Value& r) {
+MISO_MCODE_INLINE bool fast_equal(Value a, Value b, Value& r) {
   if (!a.is_small_int() || !b.is_small_int()) return false;
   r = Value::boolean(a.as_small_int() == b.as_small_int());
   return true;
 }
-inline bool fast_not_equal(Value a, Value b, Value& r) {
+MISO_MCODE_INLINE bool fast_not_equal(Value a, Value b, Value& r) {
   if (!a.is_small_int() || !b.is_small_int()) return false;
   r = Value::boolean(a.as_small_int() != b.as_small_int());
   return true;
 }
-inline bool fast_get_index(Value object, Value index, Value& r) {
+MISO_MCODE_INLINE bool fast_get_index(Value object, Value index, Value& r) {
   if (!object.is_list() || !index.is_small_int()) return false;
   List* list = object.as_list();
   std::int64_t i = index.as_small_int();
@@ -893,9 +900,14 @@ void Vm::execute(std::size_t entry_frames) {
   }
   DISPATCH();
   CASE(Divide) {
-    SAVE();
-    sp_[-2] = binary_arith(kDivide, sp_[-2], sp_[-1]);
-    RELOAD_COUNT();
+    Value a = sp_[-2], b = sp_[-1];
+    if (a.is_double() && b.is_double() && b.as_double() != 0.0) {
+      sp_[-2] = Value::number(a.as_double() / b.as_double());
+    } else {
+      SAVE();
+      sp_[-2] = binary_arith(kDivide, a, b);
+      RELOAD_COUNT();
+    }
     --sp_;
   }
   DISPATCH();
@@ -1254,6 +1266,55 @@ void Vm::execute(std::size_t entry_frames) {
     sp_[-1] = r;
   }
   DISPATCH();
+  CASE(SetIndexLL) {
+    std::uint32_t operand = OPERAND;
+    Value object = frame->base[operand & 0xFFu], index = frame->base[operand >> 8], value = sp_[-1];
+    if (object.is_list() && index.is_small_int() && index.as_small_int() >= 0 &&
+        static_cast<std::uint64_t>(index.as_small_int()) < object.as_list()->size()) {
+      object.as_list()->set(static_cast<std::size_t>(index.as_small_int()), value);
+      heap_.write_barrier(object.as_list(), value);
+    } else {
+      SAVE();
+      set_index(object, index, value);
+    }
+    --sp_;
+  }
+  DISPATCH();
+  CASE(PopN) { sp_ -= OPERAND; }
+  DISPATCH();
+#define MISO_MCODE_TO_LOCAL_CASES(NAME, OP, AFTER)                              \
+  CASE(NAME##ToLocal) {                                                       \
+    Value* slot = frame->base + OPERAND;                                      \
+    Value a = *slot, b = sp_[-1];                                             \
+    OP(r, a, b);                                                              \
+    *slot = r;                                                                \
+    --sp_;                                                                    \
+    AFTER;                                                                    \
+  }                                                                           \
+  DISPATCH();                                                                 \
+  CASE(NAME##ToLocalL) {                                                      \
+    std::uint32_t operand = OPERAND;                                          \
+    Value* slot = frame->base + (operand & 0xFFu);                            \
+    Value a = *slot, b = frame->base[operand >> 8];                           \
+    OP(r, a, b);                                                              \
+    *slot = r;                                                                \
+    AFTER;                                                                    \
+  }                                                                           \
+  DISPATCH();                                                                 \
+  CASE(NAME##ToLocalK) {                                                      \
+    std::uint32_t operand = OPERAND;                                          \
+    Value* slot = frame->base + (operand & 0xFFu);                            \
+    Value a = *slot, b = READ_CONSTANT(operand >> 8);                         \
+    OP(r, a, b);                                                              \
+    *slot = r;                                                                \
+    AFTER;                                                                    \
+  }                                                                           \
+  DISPATCH();
+  // A concatenated string is rooted by its slot: a safepoint.
+  MISO_MCODE_TO_LOCAL_CASES(Add, OP_add, if (r.is_object()) heap_.collect_if_needed())
+  MISO_MCODE_TO_LOCAL_CASES(Subtract, OP_sub, (void)0)
+  MISO_MCODE_TO_LOCAL_CASES(Multiply, OP_mul, (void)0)
+#undef MISO_MCODE_TO_LOCAL_CASES
 
   // The operand forms of the binary operators (see bytecode.hpp).
 #define MISO_MCODE_FUSED_CASES(NAME, OP, AFTER)              \

@@ -23,6 +23,47 @@
 
 namespace miso::mcode {
 
+namespace detail {
+// The VM's call-frame stack: a vector whose push/pop stay inline in the interpreter loop
+// (std::vector::emplace_back is not inlined there); reserve() sizes it for the call-depth
+// limit, so growing is the cold path.
+template <class T>
+class FrameStack {
+ public:
+  void reserve(std::size_t n) {
+    if (n <= capacity_) return;
+    std::unique_ptr<T[]> grown(new T[n]);
+    for (std::size_t i = 0; i < size_; ++i) grown[i] = data_[i];
+    data_ = std::move(grown);
+    capacity_ = n;
+  }
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+  T& back() noexcept { return data_[size_ - 1]; }
+  const T& back() const noexcept { return data_[size_ - 1]; }
+  const T& operator[](std::size_t i) const noexcept { return data_[i]; }
+  void push_back(const T& v) {
+    if (size_ == capacity_) [[unlikely]]
+      grow();
+    data_[size_++] = v;
+  }
+  void pop_back() noexcept { --size_; }
+  void resize(std::size_t n) noexcept { size_ = n; }  // shrinking only
+  void clear() noexcept { size_ = 0; }
+  const T* begin() const noexcept { return data_.get(); }
+  const T* end() const noexcept { return data_.get() + size_; }
+
+ private:
+#if defined(__GNUC__) || defined(__clang__)
+  __attribute__((noinline))
+#endif
+  void grow() { reserve(capacity_ * 2 + 8); }
+  std::unique_ptr<T[]> data_;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = 0;
+};
+}  // namespace detail
+
 struct VmOptions {
   std::ostream* output = nullptr;           // print() target; nullptr = std::cout
   std::uint64_t instruction_budget = 0;     // instructions per run(); 0 = unlimited
@@ -154,7 +195,7 @@ class Vm {
   std::ostream* output_;
   std::unique_ptr<Value[]> stack_;
   Value* sp_ = nullptr;
-  std::vector<Frame> frames_;
+  detail::FrameStack<Frame> frames_;
   std::vector<Handler> handlers_;
   Upvalue* open_upvalues_ = nullptr;
   Map* globals_ = nullptr;
