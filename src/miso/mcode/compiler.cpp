@@ -171,6 +171,11 @@ class Compiler {
       op = static_cast<Op>(static_cast<int>(k_form) - 1);
       ll_form = family(3);
     }
+    if ((k_form == Op::EqualK || k_form == Op::NotEqualK) && tail_is(1, Op::Nil)) {
+      // x == nil: nil as a constant, for the K/LK forms.
+      Function& f = *state_->function;
+      f.code.back() = encode(Op::Constant, constant(Value(), pos));
+    }
     if (tail_is(2, Op::GetLocal) && tail_operand(2) <= 0xFF) {
       std::uint32_t a = tail_operand(2);
       if (tail_is(1, Op::GetLocal) && tail_operand(1) <= 0xFFFF) {

@@ -118,14 +118,30 @@ MISO_MCODE_INLINE bool fast_less_equal(Value a, Value b, Value& r) {
   r = Value::boolean(a.as_double() <= b.as_double());
   return true;
 }
+// values_equal's easy cases: the same bits (not a double: NaN != NaN) are equal; a nil,
+// bool or small int differs from anything with other bits except a number equal in value
+// (a small int against a double or a boxed int), which values_equal decides.
+MISO_MCODE_INLINE bool fast_equal_bits(Value a, Value b, bool& equal) {
+  if (identical(a, b) && !a.is_double()) {
+    equal = true;
+    return true;
+  }
+  if (a.is_nil() || b.is_nil() || a.is_bool() || b.is_bool() || (a.is_small_int() && b.is_small_int())) {
+    equal = false;
+    return true;
+  }
+  return false;
+}
 MISO_MCODE_INLINE bool fast_equal(Value a, Value b, Value& r) {
-  if (!a.is_small_int() || !b.is_small_int()) return false;
-  r = Value::boolean(a.as_small_int() == b.as_small_int());
+  bool equal = false;
+  if (!fast_equal_bits(a, b, equal)) return false;
+  r = Value::boolean(equal);
   return true;
 }
 MISO_MCODE_INLINE bool fast_not_equal(Value a, Value b, Value& r) {
-  if (!a.is_small_int() || !b.is_small_int()) return false;
-  r = Value::boolean(a.as_small_int() != b.as_small_int());
+  bool equal = false;
+  if (!fast_equal_bits(a, b, equal)) return false;
+  r = Value::boolean(!equal);
   return true;
 }
 MISO_MCODE_INLINE bool fast_get_index(Value object, Value index, Value& r) {
@@ -926,6 +942,11 @@ void Vm::execute(std::size_t entry_frames) {
   }
   DISPATCH();
   CASE(Power) {
+    if (sp_[-2].is_double() && sp_[-1].is_double()) {
+      sp_[-2] = Value::number(std::pow(sp_[-2].as_double(), sp_[-1].as_double()));
+      --sp_;
+      DISPATCH();
+    }
     SAVE();
     sp_[-2] = power(sp_[-2], sp_[-1]);
     RELOAD_COUNT();
@@ -1172,12 +1193,16 @@ void Vm::execute(std::size_t entry_frames) {
         stop = slots[2];
       }
       if (argc == 3) step = slots[3];
-      // The counter passes stop by less than one step: it stays a small int when stop + step
-      // is one (else the generic path, which handles any int64).
-      if (start.is_small_int() && stop.is_small_int() && step.is_small_int() && step.as_small_int() != 0 &&
-          Value::fits_small_int(stop.as_small_int() + step.as_small_int())) {
+      if (start.is_small_int() && stop.is_small_int() && step.is_small_int() && step.as_small_int() != 0) {
+        // The trip count, exact (small ints cannot overflow int64 here).
+        std::int64_t first = start.as_small_int(), last = stop.as_small_int(), by = step.as_small_int();
+        std::uint64_t trips = 0;
+        if (by > 0 && first < last)
+          trips = (static_cast<std::uint64_t>(last - first) - 1) / static_cast<std::uint64_t>(by) + 1;
+        else if (by < 0 && first > last)
+          trips = (static_cast<std::uint64_t>(first - last) - 1) / static_cast<std::uint64_t>(-by) + 1;
         slots[0] = start;
-        slots[1] = stop;
+        slots[1] = Value::small_int(static_cast<std::int64_t>(trips));
         slots[2] = step;
         slots[3] = Value();
         sp_ = slots + 4;
@@ -1187,15 +1212,20 @@ void Vm::execute(std::size_t entry_frames) {
   }
   DISPATCH();
   CASE(ForLoop) {
-    // Slots A..A+3: counter, limit, step (a small int: int range) and the loop variable;
+    // Slots A..A+3: counter, trips left, step (a small int: int range) and the variable;
     // or source, cursor, nil (generic: a list, a map's key list or a range object).
     Value* slots = frame->base + OPERAND;
     bool has_next = false;
     if (slots[2].is_small_int()) {
-      std::int64_t value = slots[0].as_small_int(), step = slots[2].as_small_int(), stop = slots[1].as_small_int();
-      if (step > 0 ? value < stop : value > stop) {
-        slots[3] = slots[0];
-        slots[0] = Value::small_int(value + step);  // < stop + step: a small int (ForRangePrep)
+      // counter, trips left, step: no comparison with the bound and no decoding; the
+      // counter advances in the encoded form (small-int payloads add modulo 2^50, exact
+      // while the value is in range, and only in-range values reach the variable).
+      Value left = slots[1];
+      if (left.bits() != Value::small_int(0).bits()) {
+        slots[1] = Value::from_bits(left.bits() - 1);
+        Value counter = slots[0];
+        slots[3] = counter;
+        slots[0] = Value::small_int(static_cast<std::int64_t>(counter.bits() + slots[2].bits()));
         has_next = true;
       }
     } else {
