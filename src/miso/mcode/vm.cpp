@@ -65,11 +65,23 @@ std::int64_t wrap_mul(std::int64_t a, std::int64_t b) {
 // for the compiler's own inlining budget): true with the result, false when the general
 // (out-of-line) function must decide. Small-int results that leave the small range fall
 // back too (boxing allocates).
+// Small ints add and subtract with their 50-bit payloads shifted to the top of an int64:
+// a signed overflow there is exactly a result outside the small-int range.
+constexpr int kPayloadShift = 64 - Value::kSmallIntBits;
+constexpr std::uint64_t kSmallIntTag = Value::small_int(0).bits();
 MISO_MCODE_INLINE bool fast_add(Value a, Value b, Value& r) {
   if (a.is_small_int() && b.is_small_int()) {
+#if defined(__GNUC__) || defined(__clang__)
+    std::int64_t sum = 0;
+    if (__builtin_add_overflow(static_cast<std::int64_t>(a.bits() << kPayloadShift),
+                               static_cast<std::int64_t>(b.bits() << kPayloadShift), &sum))
+      return false;
+    r = Value::from_bits(kSmallIntTag | (static_cast<std::uint64_t>(sum) >> kPayloadShift));
+#else
     std::int64_t v = a.as_small_int() + b.as_small_int();
     if (!Value::fits_small_int(v)) return false;
     r = Value::small_int(v);
+#endif
     return true;
   }
   if (!a.is_double() || !b.is_double()) return false;
@@ -78,9 +90,17 @@ MISO_MCODE_INLINE bool fast_add(Value a, Value b, Value& r) {
 }
 MISO_MCODE_INLINE bool fast_sub(Value a, Value b, Value& r) {
   if (a.is_small_int() && b.is_small_int()) {
+#if defined(__GNUC__) || defined(__clang__)
+    std::int64_t difference = 0;
+    if (__builtin_sub_overflow(static_cast<std::int64_t>(a.bits() << kPayloadShift),
+                               static_cast<std::int64_t>(b.bits() << kPayloadShift), &difference))
+      return false;
+    r = Value::from_bits(kSmallIntTag | (static_cast<std::uint64_t>(difference) >> kPayloadShift));
+#else
     std::int64_t v = a.as_small_int() - b.as_small_int();
     if (!Value::fits_small_int(v)) return false;
     r = Value::small_int(v);
+#endif
     return true;
   }
   if (!a.is_double() || !b.is_double()) return false;
@@ -774,6 +794,7 @@ void Vm::execute(std::size_t entry_frames) {
   // frames. RELOAD_COUNT() takes the count back after code that may have run scripts.
   Frame* frame = &frames_.back();
   const std::uint32_t* ip = frame->ip;
+  Value* base = frame->base;
   std::uint64_t count = instructions_;
   std::uint32_t word = 0;
   std::uint64_t next_check = count + 1;
@@ -799,32 +820,37 @@ void Vm::execute(std::size_t entry_frames) {
   do {                       \
     frame = &frames_.back(); \
     ip = frame->ip;          \
+    base = frame->base;      \
   } while (0)
   // The operators: inline fast paths for small ints, doubles and in-range list indexes
   // (fast_* in the anonymous namespace); the rest (mixed, boxed ints, strings, handles,
   // errors) out of line after SAVE(). Nothing here takes the address of ip/count/frame, so
   // they stay in registers.
-#define BINARY(r, FAST, SLOW, a, b) \
-  Value r;                          \
-  if (!FAST(a, b, r)) {             \
-    SAVE();                         \
-    r = SLOW;                       \
-    RELOAD_COUNT();                 \
-  }
-#define OP_add(r, a, b) BINARY(r, fast_add, binary_arith(kAdd, a, b), a, b)
-#define OP_sub(r, a, b) BINARY(r, fast_sub, binary_arith(kSubtract, a, b), a, b)
-#define OP_mul(r, a, b) BINARY(r, fast_mul, binary_arith(kMultiply, a, b), a, b)
-#define OP_less(r, a, b) BINARY(r, fast_less, Value::boolean(less(a, b, false)), a, b)
-#define OP_less_equal(r, a, b) BINARY(r, fast_less_equal, Value::boolean(less(a, b, true)), a, b)
-#define OP_greater(r, a, b) BINARY(r, fast_less, Value::boolean(less(b, a, false)), b, a)
-#define OP_greater_equal(r, a, b) BINARY(r, fast_less_equal, Value::boolean(less(b, a, true)), b, a)
-#define OP_equal(r, a, b) BINARY(r, fast_equal, Value::boolean(values_equal(a, b)), a, b)
-#define OP_not_equal(r, a, b) BINARY(r, fast_not_equal, Value::boolean(!values_equal(a, b)), a, b)
-#define OP_get_index(r, a, b) BINARY(r, fast_get_index, get_index(a, b), a, b)
-  // Concatenation allocates: a safepoint once the result is stored.
-  auto after_add = [this] {
-    if (sp_[-1].is_object()) heap_.collect_if_needed();
-  };
+#define BINARY(FAST, SLOW, a, b, STORE, AFTER_SLOW) \
+  do {                                              \
+    Value r;                                        \
+    if (FAST(a, b, r)) {                            \
+      STORE;                                        \
+    } else {                                        \
+      SAVE();                                       \
+      r = SLOW;                                     \
+      RELOAD_COUNT();                               \
+      STORE;                                        \
+      AFTER_SLOW;                                   \
+    }                                               \
+  } while (0)
+  // A concatenation allocates: a safepoint once its result is stored.
+#define OP_add(a, b, STORE) \
+  BINARY(fast_add, binary_arith(kAdd, a, b), a, b, STORE, if (r.is_object()) heap_.collect_if_needed())
+#define OP_sub(a, b, STORE) BINARY(fast_sub, binary_arith(kSubtract, a, b), a, b, STORE, (void)0)
+#define OP_mul(a, b, STORE) BINARY(fast_mul, binary_arith(kMultiply, a, b), a, b, STORE, (void)0)
+#define OP_less(a, b, STORE) BINARY(fast_less, Value::boolean(less(a, b, false)), a, b, STORE, (void)0)
+#define OP_less_equal(a, b, STORE) BINARY(fast_less_equal, Value::boolean(less(a, b, true)), a, b, STORE, (void)0)
+#define OP_greater(a, b, STORE) BINARY(fast_less, Value::boolean(less(b, a, false)), b, a, STORE, (void)0)
+#define OP_greater_equal(a, b, STORE) BINARY(fast_less_equal, Value::boolean(less(b, a, true)), b, a, STORE, (void)0)
+#define OP_equal(a, b, STORE) BINARY(fast_equal, Value::boolean(values_equal(a, b)), a, b, STORE, (void)0)
+#define OP_not_equal(a, b, STORE) BINARY(fast_not_equal, Value::boolean(!values_equal(a, b)), a, b, STORE, (void)0)
+#define OP_get_index(a, b, STORE) BINARY(fast_get_index, get_index(a, b), a, b, STORE, (void)0)
 #define READ_CONSTANT(i) (frame->closure->function()->constants[i])
 #define OPERAND operand_of(word)
 
@@ -859,9 +885,9 @@ void Vm::execute(std::size_t entry_frames) {
   DISPATCH();
   CASE(Pop) { --sp_; }
   DISPATCH();
-  CASE(GetLocal) { *sp_++ = frame->base[OPERAND]; }
+  CASE(GetLocal) { *sp_++ = base[OPERAND]; }
   DISPATCH();
-  CASE(SetLocal) { frame->base[OPERAND] = *--sp_; }
+  CASE(SetLocal) { base[OPERAND] = *--sp_; }
   DISPATCH();
   CASE(GetUpvalue) { *sp_++ = *frame->closure->upvalue(OPERAND)->location; }
   DISPATCH();
@@ -895,23 +921,19 @@ void Vm::execute(std::size_t entry_frames) {
   DISPATCH();
   CASE(Add) {
     Value a = sp_[-2], b = sp_[-1];
-    OP_add(r, a, b);
-    sp_[-2] = r;
+    OP_add(a, b, sp_[-2] = r);
     --sp_;
-    after_add();
   }
   DISPATCH();
   CASE(Subtract) {
     Value a = sp_[-2], b = sp_[-1];
-    OP_sub(r, a, b);
-    sp_[-2] = r;
+    OP_sub(a, b, sp_[-2] = r);
     --sp_;
   }
   DISPATCH();
   CASE(Multiply) {
     Value a = sp_[-2], b = sp_[-1];
-    OP_mul(r, a, b);
-    sp_[-2] = r;
+    OP_mul(a, b, sp_[-2] = r);
     --sp_;
   }
   DISPATCH();
@@ -963,43 +985,37 @@ void Vm::execute(std::size_t entry_frames) {
   DISPATCH();
   CASE(Equal) {
     Value a = sp_[-2], b = sp_[-1];
-    OP_equal(r, a, b);
-    sp_[-2] = r;
+    OP_equal(a, b, sp_[-2] = r);
     --sp_;
   }
   DISPATCH();
   CASE(NotEqual) {
     Value a = sp_[-2], b = sp_[-1];
-    OP_not_equal(r, a, b);
-    sp_[-2] = r;
+    OP_not_equal(a, b, sp_[-2] = r);
     --sp_;
   }
   DISPATCH();
   CASE(Less) {
     Value a = sp_[-2], b = sp_[-1];
-    OP_less(r, a, b);
-    sp_[-2] = r;
+    OP_less(a, b, sp_[-2] = r);
     --sp_;
   }
   DISPATCH();
   CASE(LessEqual) {
     Value a = sp_[-2], b = sp_[-1];
-    OP_less_equal(r, a, b);
-    sp_[-2] = r;
+    OP_less_equal(a, b, sp_[-2] = r);
     --sp_;
   }
   DISPATCH();
   CASE(Greater) {
     Value a = sp_[-2], b = sp_[-1];
-    OP_greater(r, a, b);
-    sp_[-2] = r;
+    OP_greater(a, b, sp_[-2] = r);
     --sp_;
   }
   DISPATCH();
   CASE(GreaterEqual) {
     Value a = sp_[-2], b = sp_[-1];
-    OP_greater_equal(r, a, b);
-    sp_[-2] = r;
+    OP_greater_equal(a, b, sp_[-2] = r);
     --sp_;
   }
   DISPATCH();
@@ -1055,12 +1071,13 @@ void Vm::execute(std::size_t entry_frames) {
     if (callee.is_closure()) {
       Closure* closure = callee.as_closure();
       Function* fn = closure->function();
-      Value* base = sp_ - argc - 1;
+      Value* callee_base = sp_ - argc - 1;
       if (static_cast<std::uint32_t>(fn->arity) == argc && frames_.size() < options_.max_call_depth &&
-          base + fn->register_count + 1 <= stack_end) {
-        frames_.push_back(Frame{closure, fn->code.data(), base});
+          callee_base + fn->register_count + 1 <= stack_end) {
+        frames_.push_back(Frame{closure, fn->code.data(), callee_base});
         frame = &frames_.back();
         ip = frame->ip;
+        base = callee_base;
         DISPATCH();
       }
     }
@@ -1081,7 +1098,6 @@ void Vm::execute(std::size_t entry_frames) {
   DISPATCH();
   CASE(Return) {
     Value result = sp_[-1];
-    Value* base = frame->base;
     if (open_upvalues_ != nullptr && open_upvalues_->location >= base) close_upvalues(base);
     while (!handlers_.empty() && handlers_.back().frame_count == frames_.size()) handlers_.pop_back();
     sp_ = base;
@@ -1100,7 +1116,7 @@ void Vm::execute(std::size_t entry_frames) {
     Closure* closure = heap_.closure(fn, fn->upvalues.size());
     for (std::size_t i = 0; i < fn->upvalues.size(); ++i) {
       const Function::UpvalueSource& source = fn->upvalues[i];
-      closure->upvalue(i) = source.from_parent_register ? capture_upvalue(frame->base + source.index)
+      closure->upvalue(i) = source.from_parent_register ? capture_upvalue(base + source.index)
                                                         : frame->closure->upvalue(source.index);
     }
     *sp_++ = Value::object(closure);
@@ -1134,8 +1150,7 @@ void Vm::execute(std::size_t entry_frames) {
   DISPATCH();
   CASE(GetIndex) {
     Value a = sp_[-2], b = sp_[-1];
-    OP_get_index(r, a, b);
-    sp_[-2] = r;
+    OP_get_index(a, b, sp_[-2] = r);
     --sp_;
   }
   DISPATCH();
@@ -1184,7 +1199,7 @@ void Vm::execute(std::size_t entry_frames) {
     // redefined, big ints, wrong types, zero step) falls through to the generic Call.
     std::uint32_t a = OPERAND;
     std::uint32_t argc = a >> 16;
-    Value* slots = frame->base + (a & 0xFFFFu);
+    Value* slots = base + (a & 0xFFFFu);
     Value callee = slots[0];
     if (callee.is_native() && callee.as_native()->fn == range_fn_) {
       Value start = Value::small_int(0), stop = slots[1], step = Value::small_int(1);
@@ -1214,7 +1229,7 @@ void Vm::execute(std::size_t entry_frames) {
   CASE(ForLoop) {
     // Slots A..A+3: counter, trips left, step (a small int: int range) and the variable;
     // or source, cursor, nil (generic: a list, a map's key list or a range object).
-    Value* slots = frame->base + OPERAND;
+    Value* slots = base + OPERAND;
     bool has_next = false;
     if (slots[2].is_small_int()) {
       // counter, trips left, step: no comparison with the bound and no decoding; the
@@ -1268,7 +1283,7 @@ void Vm::execute(std::size_t entry_frames) {
   }
   DISPATCH();
   CASE(CloseSlot) {
-    Value* slot = frame->base + OPERAND;
+    Value* slot = base + OPERAND;
     if (open_upvalues_ != nullptr && open_upvalues_->location >= slot) close_upvalues(slot);
   }
   DISPATCH();
@@ -1285,20 +1300,18 @@ void Vm::execute(std::size_t entry_frames) {
   DISPATCH();
   CASE(GetIndexLL) {
     std::uint32_t operand = OPERAND;
-    Value a = frame->base[operand & 0xFFu], b = frame->base[operand >> 8];
-    OP_get_index(r, a, b);
-    *sp_++ = r;
+    Value a = base[operand & 0xFFu], b = base[operand >> 8];
+    OP_get_index(a, b, *sp_++ = r);
   }
   DISPATCH();
   CASE(GetIndexK) {
     Value a = sp_[-1], b = READ_CONSTANT(OPERAND);
-    OP_get_index(r, a, b);
-    sp_[-1] = r;
+    OP_get_index(a, b, sp_[-1] = r);
   }
   DISPATCH();
   CASE(SetIndexLL) {
     std::uint32_t operand = OPERAND;
-    Value object = frame->base[operand & 0xFFu], index = frame->base[operand >> 8], value = sp_[-1];
+    Value object = base[operand & 0xFFu], index = base[operand >> 8], value = sp_[-1];
     if (object.is_list() && index.is_small_int() && index.as_small_int() >= 0 &&
         static_cast<std::uint64_t>(index.as_small_int()) < object.as_list()->size()) {
       object.as_list()->set(static_cast<std::size_t>(index.as_small_int()), value);
@@ -1312,81 +1325,66 @@ void Vm::execute(std::size_t entry_frames) {
   DISPATCH();
   CASE(PopN) { sp_ -= OPERAND; }
   DISPATCH();
-#define MISO_MCODE_TO_LOCAL_CASES(NAME, OP, AFTER)                              \
+#define MISO_MCODE_TO_LOCAL_CASES(NAME, OP)                              \
   CASE(NAME##ToLocal) {                                                       \
-    Value* slot = frame->base + OPERAND;                                      \
+    Value* slot = base + OPERAND;                                      \
     Value a = *slot, b = sp_[-1];                                             \
-    OP(r, a, b);                                                              \
-    *slot = r;                                                                \
+    OP(a, b, *slot = r);                                                      \
     --sp_;                                                                    \
-    AFTER;                                                                    \
   }                                                                           \
   DISPATCH();                                                                 \
   CASE(NAME##ToLocalL) {                                                      \
     std::uint32_t operand = OPERAND;                                          \
-    Value* slot = frame->base + (operand & 0xFFu);                            \
-    Value a = *slot, b = frame->base[operand >> 8];                           \
-    OP(r, a, b);                                                              \
-    *slot = r;                                                                \
-    AFTER;                                                                    \
+    Value* slot = base + (operand & 0xFFu);                            \
+    Value a = *slot, b = base[operand >> 8];                           \
+    OP(a, b, *slot = r);                                                      \
   }                                                                           \
   DISPATCH();                                                                 \
   CASE(NAME##ToLocalK) {                                                      \
     std::uint32_t operand = OPERAND;                                          \
-    Value* slot = frame->base + (operand & 0xFFu);                            \
+    Value* slot = base + (operand & 0xFFu);                            \
     Value a = *slot, b = READ_CONSTANT(operand >> 8);                         \
-    OP(r, a, b);                                                              \
-    *slot = r;                                                                \
-    AFTER;                                                                    \
+    OP(a, b, *slot = r);                                                      \
   }                                                                           \
   DISPATCH();
-  // A concatenated string is rooted by its slot: a safepoint.
-  MISO_MCODE_TO_LOCAL_CASES(Add, OP_add, if (r.is_object()) heap_.collect_if_needed())
-  MISO_MCODE_TO_LOCAL_CASES(Subtract, OP_sub, (void)0)
-  MISO_MCODE_TO_LOCAL_CASES(Multiply, OP_mul, (void)0)
+  MISO_MCODE_TO_LOCAL_CASES(Add, OP_add)
+  MISO_MCODE_TO_LOCAL_CASES(Subtract, OP_sub)
+  MISO_MCODE_TO_LOCAL_CASES(Multiply, OP_mul)
 #undef MISO_MCODE_TO_LOCAL_CASES
 
   // The operand forms of the binary operators (see bytecode.hpp).
-#define MISO_MCODE_FUSED_CASES(NAME, OP, AFTER)              \
+#define MISO_MCODE_FUSED_CASES(NAME, OP)              \
   CASE(NAME##K) {                                            \
     Value a = sp_[-1], b = READ_CONSTANT(OPERAND);           \
-    OP(r, a, b);                                             \
-    sp_[-1] = r;                                             \
-    AFTER;                                                   \
+    OP(a, b, sp_[-1] = r);                                   \
   }                                                          \
   DISPATCH();                                                \
   CASE(NAME##L) {                                            \
-    Value a = sp_[-1], b = frame->base[OPERAND];             \
-    OP(r, a, b);                                             \
-    sp_[-1] = r;                                             \
-    AFTER;                                                   \
+    Value a = sp_[-1], b = base[OPERAND];             \
+    OP(a, b, sp_[-1] = r);                                   \
   }                                                          \
   DISPATCH();                                                \
   CASE(NAME##LL) {                                           \
     std::uint32_t operand = OPERAND;                         \
-    Value a = frame->base[operand & 0xFFu], b = frame->base[operand >> 8]; \
-    OP(r, a, b);                                             \
-    *sp_++ = r;                                              \
-    AFTER;                                                   \
+    Value a = base[operand & 0xFFu], b = base[operand >> 8]; \
+    OP(a, b, *sp_++ = r);                                    \
   }                                                          \
   DISPATCH();                                                \
   CASE(NAME##LK) {                                           \
     std::uint32_t operand = OPERAND;                         \
-    Value a = frame->base[operand & 0xFFu], b = READ_CONSTANT(operand >> 8); \
-    OP(r, a, b);                                             \
-    *sp_++ = r;                                              \
-    AFTER;                                                   \
+    Value a = base[operand & 0xFFu], b = READ_CONSTANT(operand >> 8); \
+    OP(a, b, *sp_++ = r);                                    \
   }                                                          \
   DISPATCH();
-  MISO_MCODE_FUSED_CASES(Add, OP_add, after_add())
-  MISO_MCODE_FUSED_CASES(Subtract, OP_sub, (void)0)
-  MISO_MCODE_FUSED_CASES(Multiply, OP_mul, (void)0)
-  MISO_MCODE_FUSED_CASES(Less, OP_less, (void)0)
-  MISO_MCODE_FUSED_CASES(LessEqual, OP_less_equal, (void)0)
-  MISO_MCODE_FUSED_CASES(Greater, OP_greater, (void)0)
-  MISO_MCODE_FUSED_CASES(GreaterEqual, OP_greater_equal, (void)0)
-  MISO_MCODE_FUSED_CASES(Equal, OP_equal, (void)0)
-  MISO_MCODE_FUSED_CASES(NotEqual, OP_not_equal, (void)0)
+  MISO_MCODE_FUSED_CASES(Add, OP_add)
+  MISO_MCODE_FUSED_CASES(Subtract, OP_sub)
+  MISO_MCODE_FUSED_CASES(Multiply, OP_mul)
+  MISO_MCODE_FUSED_CASES(Less, OP_less)
+  MISO_MCODE_FUSED_CASES(LessEqual, OP_less_equal)
+  MISO_MCODE_FUSED_CASES(Greater, OP_greater)
+  MISO_MCODE_FUSED_CASES(GreaterEqual, OP_greater_equal)
+  MISO_MCODE_FUSED_CASES(Equal, OP_equal)
+  MISO_MCODE_FUSED_CASES(NotEqual, OP_not_equal)
 #undef MISO_MCODE_FUSED_CASES
 
 #if !MISO_MCODE_COMPUTED_GOTO
