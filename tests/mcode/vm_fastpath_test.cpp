@@ -66,11 +66,9 @@ TEST(VmFastPath, RangeLoopsAtIntBoundaries) {
   EXPECT_EQ(items("range(562949953421309, 562949953421311)"), "[562949953421309, 562949953421310]\n");
   EXPECT_EQ(items("range(562949953421300, 562949953421311, 5)"),
             "[562949953421300, 562949953421305, 562949953421310]\n");
-  EXPECT_EQ(items("range(562949953421310, 562949953421313)"),
-            "[562949953421310, 562949953421311, 562949953421312]\n");
+  EXPECT_EQ(items("range(562949953421310, 562949953421313)"), "[562949953421310, 562949953421311, 562949953421312]\n");
   EXPECT_EQ(items("range(-562949953421311, -562949953421313, -1)"), "[-562949953421311, -562949953421312]\n");
-  EXPECT_EQ(items("range(9223372036854775805, 9223372036854775807)"),
-            "[9223372036854775805, 9223372036854775806]\n");
+  EXPECT_EQ(items("range(9223372036854775805, 9223372036854775807)"), "[9223372036854775805, 9223372036854775806]\n");
   EXPECT_EQ(items("range(9223372036854775800, 9223372036854775807, 4)"),
             "[9223372036854775800, 9223372036854775804]\n");
   EXPECT_EQ(items("range(0, 9223372036854775807, 4611686018427387904)"), "[0, 4611686018427387904]\n");
@@ -82,11 +80,13 @@ TEST(VmFastPath, RangeLoopsAtIntBoundaries) {
 
 TEST(VmFastPath, ShadowedOrRedefinedRangeIsCalled) {
   // A local `range` is an ordinary call.
-  EXPECT_EQ(run("fn main() {\n  let range = fn(a, b) { return [b, a] }\n  for i in range(1, 2) { print(i) }\n}\nmain()"),
-            "2\n1\n");
+  EXPECT_EQ(
+      run("fn main() {\n  let range = fn(a, b) { return [b, a] }\n  for i in range(1, 2) { print(i) }\n}\nmain()"),
+      "2\n1\n");
   // The global redefined (by assignment or by a new definition in a later run).
-  EXPECT_EQ(run("range = fn(a, b) { return [a * 10, b * 10] }\nfn main() { for i in range(1, 2) { print(i) } }\nmain()"),
-            "10\n20\n");
+  EXPECT_EQ(
+      run("range = fn(a, b) { return [a * 10, b * 10] }\nfn main() { for i in range(1, 2) { print(i) } }\nmain()"),
+      "10\n20\n");
   std::ostringstream out;
   VmOptions options;
   options.output = &out;
@@ -172,7 +172,8 @@ fn main() {
 main())"),
             "true false false true true false\nfalse true true true true\n");
   // Strings through fused + and +=.
-  EXPECT_EQ(run("fn main() {\n let a = \"x\"\n let b = \"y\"\n let s = a + b\n s += a\n s += \"z\"\n print(s + \"!\") }\nmain()"),
+  EXPECT_EQ(run("fn main() {\n let a = \"x\"\n let b = \"y\"\n let s = a + b\n s += a\n s += \"z\"\n print(s + \"!\") "
+                "}\nmain()"),
             "xyxz!\n");
 }
 
@@ -239,8 +240,8 @@ fn f(a, b, l) {
 }
 )");
   for (const char* expected : {"AddLL 1 2", "AddToLocalK 4 ", "SubtractToLocalL 4 1", "ForRangePrep 5 argc 3",
-                               "ForLoop 5 back -> ", "AddToLocalL 4 8", "SetIndexLL 3 1", "LessLK 4 ",
-                               "GetIndexLL 3 2", "GetIndexK ", "EqualK ", "; nil", "MultiplyLK 1 ", "PopN 4"})
+                               "ForLoop 5 back -> ", "AddToLocalL 4 8", "SetIndexLL 3 1", "LessLK 4 ", "GetIndexLL 3 2",
+                               "GetIndexK ", "EqualK ", "; nil", "MultiplyLK 1 ", "PopN 4"})
     EXPECT_NE(text.find(expected), std::string::npos) << expected << "\n" << text;
   EXPECT_EQ(text.find("ForNext"), std::string::npos);
   // A jump target is never merged into the instruction before it: `a + (b or c)`.

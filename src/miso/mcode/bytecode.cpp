@@ -55,8 +55,9 @@ void disassemble_into(std::string& out, const Function& function) {
 #define MISO_MCODE_DIS_L(op) case Op::op##L:
 #define MISO_MCODE_DIS_LL(op) case Op::op##LL:
 #define MISO_MCODE_DIS_LK(op) case Op::op##LK:
-#define MISO_MCODE_DIS_ALL(F) F(Add) F(Subtract) F(Multiply) F(Less) F(LessEqual) F(Greater) F(GreaterEqual) F(Equal) F(NotEqual)
-      MISO_MCODE_DIS_ALL(MISO_MCODE_DIS_LL)
+#define MISO_MCODE_DIS_ALL(F) \
+  F(Add) F(Subtract) F(Multiply) F(Less) F(LessEqual) F(Greater) F(GreaterEqual) F(Equal) F(NotEqual)
+        MISO_MCODE_DIS_ALL(MISO_MCODE_DIS_LL)
       case Op::GetIndexLL:
       case Op::SetIndexLL:
       case Op::AddToLocalL:
@@ -64,7 +65,7 @@ void disassemble_into(std::string& out, const Function& function) {
       case Op::MultiplyToLocalL:
         line.append(" ").append(std::to_string(a & 0xFFu)).append(" ").append(std::to_string(a >> 8));
         break;
-      MISO_MCODE_DIS_ALL(MISO_MCODE_DIS_LK)
+        MISO_MCODE_DIS_ALL(MISO_MCODE_DIS_LK)
       case Op::AddToLocalK:
       case Op::SubtractToLocalK:
       case Op::MultiplyToLocalK:
@@ -75,7 +76,7 @@ void disassemble_into(std::string& out, const Function& function) {
             .append("  ; ")
             .append(to_repr_string(function.constants[a >> 8]));
         break;
-      MISO_MCODE_DIS_ALL(MISO_MCODE_DIS_K)
+        MISO_MCODE_DIS_ALL(MISO_MCODE_DIS_K)
       case Op::GetIndexK:
       case Op::Constant:
       case Op::GetGlobal:
@@ -91,7 +92,7 @@ void disassemble_into(std::string& out, const Function& function) {
             .append(" argc ")
             .append(std::to_string(a >> 16));
         break;
-      MISO_MCODE_DIS_ALL(MISO_MCODE_DIS_L)
+        MISO_MCODE_DIS_ALL(MISO_MCODE_DIS_L)
       case Op::CloseSlot:
       case Op::PopN:
       case Op::AddToLocal:

@@ -135,7 +135,8 @@ class Compiler {
   // --- peephole fusion of operand loads into the operator that consumes them ---
   bool tail_is(std::size_t back, Op op) const {
     const auto& code = state_->function->code;
-    return code.size() >= back && opcode_of(code[code.size() - back]) == op && state_->last_target <= code.size() - back;
+    return code.size() >= back && opcode_of(code[code.size() - back]) == op &&
+           state_->last_target <= code.size() - back;
   }
   std::uint32_t tail_operand(std::size_t back) const {
     const auto& code = state_->function->code;
@@ -282,7 +283,8 @@ class Compiler {
   void add_local(Binding& binding) {
     auto& locals = state_->locals;
     for (std::size_t i = locals.size(); i-- > 0;) {
-      if (locals[i].depth != state_->scope_depth && !(locals[i].joins_body && locals[i].depth == state_->scope_depth - 1))
+      if (locals[i].depth != state_->scope_depth &&
+          !(locals[i].joins_body && locals[i].depth == state_->scope_depth - 1))
         break;
       if (locals[i].name == binding.name)
         error(binding.pos, std::string("'").append(binding.name).append("' is already declared in this block"));

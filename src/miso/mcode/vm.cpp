@@ -362,9 +362,8 @@ void Vm::close_upvalues(Value* from) {
 
 std::uint64_t Vm::budget_check() {
   if (budget_end_ != 0 && instructions_ >= budget_end_)
-    budget_exhausted(std::string("instruction budget of ")
-                         .append(std::to_string(options_.instruction_budget))
-                         .append(" exceeded"));
+    budget_exhausted(
+        std::string("instruction budget of ").append(std::to_string(options_.instruction_budget)).append(" exceeded"));
   check_deadline();
   constexpr std::uint64_t kCheckInterval = 1024;
   std::uint64_t next_check = instructions_ + kCheckInterval;
@@ -799,22 +798,22 @@ void Vm::execute(std::size_t entry_frames) {
   std::uint32_t word = 0;
   std::uint64_t next_check = count + 1;
   Value* const stack_end = stack_.get() + options_.stack_slots;
-#define SAVE()            \
-  do {                    \
-    frame->ip = ip;       \
+#define SAVE()             \
+  do {                     \
+    frame->ip = ip;        \
     instructions_ = count; \
   } while (0)
 #define RELOAD_COUNT() (count = instructions_)
   // The instruction budget is charged at back-edges (the loop's length in words, so a
   // straight-line body costs exactly its instructions per iteration) and calls (1): every
   // unbounded execution passes there, and dispatch itself stays two instructions.
-#define CHARGE(n)                   \
-  do {                              \
-    count += (n);                   \
-    if (count >= next_check) {      \
-      SAVE();                       \
-      next_check = budget_check();  \
-    }                               \
+#define CHARGE(n)                  \
+  do {                             \
+    count += (n);                  \
+    if (count >= next_check) {     \
+      SAVE();                      \
+      next_check = budget_check(); \
+    }                              \
   } while (0)
 #define LOAD_FRAME()         \
   do {                       \
@@ -860,9 +859,9 @@ void Vm::execute(std::size_t entry_frames) {
       MISO_MCODE_OPCODES(MISO_MCODE_OP_LABEL)
 #undef MISO_MCODE_OP_LABEL
   };
-#define DISPATCH()           \
-  do {                       \
-    word = *ip++;            \
+#define DISPATCH()               \
+  do {                           \
+    word = *ip++;                \
     goto* kLabels[word & 0xFFu]; \
   } while (0)
 #define CASE(name) L_##name:
@@ -1116,8 +1115,8 @@ void Vm::execute(std::size_t entry_frames) {
     Closure* closure = heap_.closure(fn, fn->upvalues.size());
     for (std::size_t i = 0; i < fn->upvalues.size(); ++i) {
       const Function::UpvalueSource& source = fn->upvalues[i];
-      closure->upvalue(i) = source.from_parent_register ? capture_upvalue(base + source.index)
-                                                        : frame->closure->upvalue(source.index);
+      closure->upvalue(i) =
+          source.from_parent_register ? capture_upvalue(base + source.index) : frame->closure->upvalue(source.index);
     }
     *sp_++ = Value::object(closure);
     heap_.collect_if_needed();
@@ -1325,27 +1324,27 @@ void Vm::execute(std::size_t entry_frames) {
   DISPATCH();
   CASE(PopN) { sp_ -= OPERAND; }
   DISPATCH();
-#define MISO_MCODE_TO_LOCAL_CASES(NAME, OP)                              \
-  CASE(NAME##ToLocal) {                                                       \
-    Value* slot = base + OPERAND;                                      \
-    Value a = *slot, b = sp_[-1];                                             \
-    OP(a, b, *slot = r);                                                      \
-    --sp_;                                                                    \
-  }                                                                           \
-  DISPATCH();                                                                 \
-  CASE(NAME##ToLocalL) {                                                      \
-    std::uint32_t operand = OPERAND;                                          \
-    Value* slot = base + (operand & 0xFFu);                            \
-    Value a = *slot, b = base[operand >> 8];                           \
-    OP(a, b, *slot = r);                                                      \
-  }                                                                           \
-  DISPATCH();                                                                 \
-  CASE(NAME##ToLocalK) {                                                      \
-    std::uint32_t operand = OPERAND;                                          \
-    Value* slot = base + (operand & 0xFFu);                            \
-    Value a = *slot, b = READ_CONSTANT(operand >> 8);                         \
-    OP(a, b, *slot = r);                                                      \
-  }                                                                           \
+#define MISO_MCODE_TO_LOCAL_CASES(NAME, OP)           \
+  CASE(NAME##ToLocal) {                               \
+    Value* slot = base + OPERAND;                     \
+    Value a = *slot, b = sp_[-1];                     \
+    OP(a, b, *slot = r);                              \
+    --sp_;                                            \
+  }                                                   \
+  DISPATCH();                                         \
+  CASE(NAME##ToLocalL) {                              \
+    std::uint32_t operand = OPERAND;                  \
+    Value* slot = base + (operand & 0xFFu);           \
+    Value a = *slot, b = base[operand >> 8];          \
+    OP(a, b, *slot = r);                              \
+  }                                                   \
+  DISPATCH();                                         \
+  CASE(NAME##ToLocalK) {                              \
+    std::uint32_t operand = OPERAND;                  \
+    Value* slot = base + (operand & 0xFFu);           \
+    Value a = *slot, b = READ_CONSTANT(operand >> 8); \
+    OP(a, b, *slot = r);                              \
+  }                                                   \
   DISPATCH();
   MISO_MCODE_TO_LOCAL_CASES(Add, OP_add)
   MISO_MCODE_TO_LOCAL_CASES(Subtract, OP_sub)
@@ -1353,28 +1352,28 @@ void Vm::execute(std::size_t entry_frames) {
 #undef MISO_MCODE_TO_LOCAL_CASES
 
   // The operand forms of the binary operators (see bytecode.hpp).
-#define MISO_MCODE_FUSED_CASES(NAME, OP)              \
-  CASE(NAME##K) {                                            \
-    Value a = sp_[-1], b = READ_CONSTANT(OPERAND);           \
-    OP(a, b, sp_[-1] = r);                                   \
-  }                                                          \
-  DISPATCH();                                                \
-  CASE(NAME##L) {                                            \
-    Value a = sp_[-1], b = base[OPERAND];             \
-    OP(a, b, sp_[-1] = r);                                   \
-  }                                                          \
-  DISPATCH();                                                \
-  CASE(NAME##LL) {                                           \
-    std::uint32_t operand = OPERAND;                         \
-    Value a = base[operand & 0xFFu], b = base[operand >> 8]; \
-    OP(a, b, *sp_++ = r);                                    \
-  }                                                          \
-  DISPATCH();                                                \
-  CASE(NAME##LK) {                                           \
-    std::uint32_t operand = OPERAND;                         \
+#define MISO_MCODE_FUSED_CASES(NAME, OP)                              \
+  CASE(NAME##K) {                                                     \
+    Value a = sp_[-1], b = READ_CONSTANT(OPERAND);                    \
+    OP(a, b, sp_[-1] = r);                                            \
+  }                                                                   \
+  DISPATCH();                                                         \
+  CASE(NAME##L) {                                                     \
+    Value a = sp_[-1], b = base[OPERAND];                             \
+    OP(a, b, sp_[-1] = r);                                            \
+  }                                                                   \
+  DISPATCH();                                                         \
+  CASE(NAME##LL) {                                                    \
+    std::uint32_t operand = OPERAND;                                  \
+    Value a = base[operand & 0xFFu], b = base[operand >> 8];          \
+    OP(a, b, *sp_++ = r);                                             \
+  }                                                                   \
+  DISPATCH();                                                         \
+  CASE(NAME##LK) {                                                    \
+    std::uint32_t operand = OPERAND;                                  \
     Value a = base[operand & 0xFFu], b = READ_CONSTANT(operand >> 8); \
-    OP(a, b, *sp_++ = r);                                    \
-  }                                                          \
+    OP(a, b, *sp_++ = r);                                             \
+  }                                                                   \
   DISPATCH();
   MISO_MCODE_FUSED_CASES(Add, OP_add)
   MISO_MCODE_FUSED_CASES(Subtract, OP_sub)

@@ -57,7 +57,10 @@ class FrameStack {
 #if defined(__GNUC__) || defined(__clang__)
   __attribute__((noinline))
 #endif
-  void grow() { reserve(capacity_ * 2 + 8); }
+  void
+  grow() {
+    reserve(capacity_ * 2 + 8);
+  }
   std::unique_ptr<T[]> data_;
   std::size_t size_ = 0;
   std::size_t capacity_ = 0;
@@ -66,7 +69,7 @@ class FrameStack {
 
 struct VmOptions {
   std::ostream* output = nullptr;           // print() target; nullptr = std::cout
-  std::uint64_t instruction_budget = 0;     // instructions per run(); 0 = unlimited
+  std::uint64_t instruction_budget = 0;     // per run(), see instructions_executed(); 0 = unlimited
   std::chrono::milliseconds time_limit{0};  // wall-clock per run(); 0 = unlimited
   std::size_t memory_budget = 0;            // heap bytes; 0 = unlimited
   std::size_t max_call_depth = 1000;        // nested calls before "stack overflow"
@@ -157,6 +160,8 @@ class Vm {
   Value global(std::string_view name) const;
   // Calls f(name, value) for every global, in definition order.
   void for_each_global(const std::function<void(String* name, Value value)>& f) const;
+  // The instruction count the budget sees: charged at loop back-edges (the body's length in
+  // instruction words per iteration) and calls (1), so exact for straight-line loop bodies.
   std::uint64_t instructions_executed() const noexcept { return instructions_; }
 
   // Raises a run-time error at the current instruction (does not return).
