@@ -10,7 +10,7 @@
 
 namespace miso::mcode {
 
-// range(a, b, step): a lazy int sequence, iterated by ForNext without a list.
+// range(a, b, step): a lazy int sequence, iterated by ForLoop without a list (ForRangePrep: no object at all).
 struct RangeData {
   std::int64_t start;
   std::int64_t stop;

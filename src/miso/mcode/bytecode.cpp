@@ -41,13 +41,43 @@ void disassemble_into(std::string& out, const Function& function) {
       case Op::TryBegin:
         line.append(" -> ").append(std::to_string(static_cast<std::int64_t>(i) + 1 + jump_offset_of(word)));
         break;
-      case Op::ForNext:
+      case Op::ForLoop:
         line.append(" ").append(std::to_string(a));
-        line.append(" exit -> ")
+        line.append(" back -> ")
             .append(std::to_string(static_cast<std::int64_t>(i) + 2 + jump_offset_of(function.code[i + 1])));
         out.append(line).append("\n");
         ++i;
         continue;
+      case Op::ForRangePrep:
+        line.append(" ").append(std::to_string(a & 0xFFFFu)).append(" argc ").append(std::to_string(a >> 16));
+        break;
+#define MISO_MCODE_DIS_K(op) case Op::op##K:
+#define MISO_MCODE_DIS_L(op) case Op::op##L:
+#define MISO_MCODE_DIS_LL(op) case Op::op##LL:
+#define MISO_MCODE_DIS_LK(op) case Op::op##LK:
+#define MISO_MCODE_DIS_ALL(F) \
+  F(Add) F(Subtract) F(Multiply) F(Less) F(LessEqual) F(Greater) F(GreaterEqual) F(Equal) F(NotEqual)
+        MISO_MCODE_DIS_ALL(MISO_MCODE_DIS_LL)
+      case Op::GetIndexLL:
+      case Op::SetIndexLL:
+      case Op::AddToLocalL:
+      case Op::SubtractToLocalL:
+      case Op::MultiplyToLocalL:
+        line.append(" ").append(std::to_string(a & 0xFFu)).append(" ").append(std::to_string(a >> 8));
+        break;
+        MISO_MCODE_DIS_ALL(MISO_MCODE_DIS_LK)
+      case Op::AddToLocalK:
+      case Op::SubtractToLocalK:
+      case Op::MultiplyToLocalK:
+        line.append(" ")
+            .append(std::to_string(a & 0xFFu))
+            .append(" ")
+            .append(std::to_string(a >> 8))
+            .append("  ; ")
+            .append(to_repr_string(function.constants[a >> 8]));
+        break;
+        MISO_MCODE_DIS_ALL(MISO_MCODE_DIS_K)
+      case Op::GetIndexK:
       case Op::Constant:
       case Op::GetGlobal:
       case Op::SetGlobal:
@@ -62,6 +92,12 @@ void disassemble_into(std::string& out, const Function& function) {
             .append(" argc ")
             .append(std::to_string(a >> 16));
         break;
+        MISO_MCODE_DIS_ALL(MISO_MCODE_DIS_L)
+      case Op::CloseSlot:
+      case Op::PopN:
+      case Op::AddToLocal:
+      case Op::SubtractToLocal:
+      case Op::MultiplyToLocal:
       case Op::GetLocal:
       case Op::SetLocal:
       case Op::GetUpvalue:
@@ -70,6 +106,11 @@ void disassemble_into(std::string& out, const Function& function) {
       case Op::MakeList:
       case Op::MakeMap: line.append(" ").append(std::to_string(a)); break;
       default: break;
+#undef MISO_MCODE_DIS_K
+#undef MISO_MCODE_DIS_L
+#undef MISO_MCODE_DIS_LL
+#undef MISO_MCODE_DIS_LK
+#undef MISO_MCODE_DIS_ALL
     }
     out.append(line).append("\n");
   }

@@ -4,6 +4,7 @@
 // (closing the captured ones so closures keep them).
 #include "miso/mcode/compiler.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 #include <string>
@@ -19,6 +20,7 @@ struct Local {
   int depth = 0;
   bool captured = false;
   Binding* binding = nullptr;
+  bool joins_body = false;  // a for-loop variable: declared in the body's block for redeclaration checks
 };
 
 struct UpvalueRef {
@@ -45,6 +47,9 @@ struct FunctionState {
   int depth = 0;  // current stack depth (locals + temporaries)
   int max_depth = 0;
   bool is_main = false;
+  // The highest instruction index any jump targets: the peephole fusion never merges an
+  // instruction that is a jump target into the one before it.
+  std::size_t last_target = 0;
 };
 
 // A folded numeric literal.
@@ -125,6 +130,85 @@ class Compiler {
       offset = 0;
     }
     f.code[at] = encode(opcode_of(f.code[at]), static_cast<std::uint32_t>(offset + kJumpBias));
+    state_->last_target = std::max(state_->last_target, target);
+  }
+  // --- peephole fusion of operand loads into the operator that consumes them ---
+  bool tail_is(std::size_t back, Op op) const {
+    const auto& code = state_->function->code;
+    return code.size() >= back && opcode_of(code[code.size() - back]) == op &&
+           state_->last_target <= code.size() - back;
+  }
+  std::uint32_t tail_operand(std::size_t back) const {
+    const auto& code = state_->function->code;
+    return operand_of(code[code.size() - back]);
+  }
+  void drop_tail(std::size_t n) {
+    Function& f = *state_->function;
+    f.code.resize(f.code.size() - n);
+    f.lines.resize(f.lines.size() - n);
+    f.columns.resize(f.columns.size() - n);
+  }
+  // Replaces [GetLocal a, GetLocal b] / [GetLocal a, Constant k] / [Constant k] / [GetLocal a]
+  // at the code tail by one instruction of the fused family {K, L, LL, LK} of `op` (Op
+  // order: op+1 = K, +2 = L, +3 = LL, +4 = LK) or, for GetIndex, GetIndexLL / GetIndexK.
+  // The fused instruction takes the operator's position (the loads cannot fail).
+  bool fuse_binary(Op op, SourcePos pos) {
+    bool index = op == Op::GetIndex;
+    auto family = [&](int form) { return static_cast<Op>(static_cast<int>(op) + form); };
+    Op k_form = index ? Op::GetIndexK : Op::Nil, ll_form = index ? Op::GetIndexLL : Op::Nil;
+    if (!index) {
+      switch (op) {
+        case Op::Add: k_form = Op::AddK; break;
+        case Op::Subtract: k_form = Op::SubtractK; break;
+        case Op::Multiply: k_form = Op::MultiplyK; break;
+        case Op::Less: k_form = Op::LessK; break;
+        case Op::LessEqual: k_form = Op::LessEqualK; break;
+        case Op::Greater: k_form = Op::GreaterK; break;
+        case Op::GreaterEqual: k_form = Op::GreaterEqualK; break;
+        case Op::Equal: k_form = Op::EqualK; break;
+        case Op::NotEqual: k_form = Op::NotEqualK; break;
+        default: return false;
+      }
+      op = static_cast<Op>(static_cast<int>(k_form) - 1);
+      ll_form = family(3);
+    }
+    if ((k_form == Op::EqualK || k_form == Op::NotEqualK) && tail_is(1, Op::Nil)) {
+      // x == nil: nil as a constant, for the K/LK forms.
+      Function& f = *state_->function;
+      f.code.back() = encode(Op::Constant, constant(Value(), pos));
+    }
+    if (tail_is(2, Op::GetLocal) && tail_operand(2) <= 0xFF) {
+      std::uint32_t a = tail_operand(2);
+      if (tail_is(1, Op::GetLocal) && tail_operand(1) <= 0xFFFF) {
+        std::uint32_t b = tail_operand(1);
+        drop_tail(2);
+        adjust(-2);
+        emit(ll_form, a | b << 8, pos, 1);
+        return true;
+      }
+      if (!index && tail_is(1, Op::Constant) && tail_operand(1) <= 0xFFFF) {
+        std::uint32_t k = tail_operand(1);
+        drop_tail(2);
+        adjust(-2);
+        emit(family(4), a | k << 8, pos, 1);
+        return true;
+      }
+    }
+    if (tail_is(1, Op::Constant)) {
+      std::uint32_t k = tail_operand(1);
+      drop_tail(1);
+      adjust(-1);
+      emit(k_form, k, pos, 0);
+      return true;
+    }
+    if (!index && tail_is(1, Op::GetLocal)) {
+      std::uint32_t a = tail_operand(1);
+      drop_tail(1);
+      adjust(-1);
+      emit(family(2), a, pos, 0);
+      return true;
+    }
+    return false;
   }
   void patch_jump(std::size_t at) { patch_jump_to(at, state_->function->code.size()); }
   void emit_loop(std::size_t target, SourcePos pos) {
@@ -160,26 +244,51 @@ class Compiler {
   }
   bool at_global_scope() const { return state_->is_main && state_->scope_depth == 0; }
   void begin_scope() { ++state_->scope_depth; }
+  // Pops of consecutive uncaptured locals merge into one PopN.
+  void emit_pops(std::uint32_t n, SourcePos pos, int stack_effect) {
+    if (n == 1) emit(Op::Pop, 0, pos, stack_effect);
+    if (n > 1) emit(Op::PopN, n, pos, stack_effect);
+  }
   // Emits the pops of locals deeper than `depth` without forgetting them (break/continue).
   void emit_pops_above(int depth, SourcePos pos) {
+    std::uint32_t pending = 0;
     for (std::size_t i = state_->locals.size(); i-- > 0 && state_->locals[i].depth > depth;) {
-      emit(state_->locals[i].captured ? Op::CloseUpvalue : Op::Pop, 0, pos, 0);
+      if (!state_->locals[i].captured) {
+        ++pending;
+        continue;
+      }
+      emit_pops(pending, pos, 0);
+      pending = 0;
+      emit(Op::CloseUpvalue, 0, pos, 0);
     }
+    emit_pops(pending, pos, 0);
   }
   void end_scope(SourcePos pos) {
     auto& locals = state_->locals;
+    std::uint32_t pending = 0;
     while (!locals.empty() && locals.back().depth == state_->scope_depth) {
-      emit(locals.back().captured ? Op::CloseUpvalue : Op::Pop, 0, pos, -1);
+      if (locals.back().captured) {
+        emit_pops(pending, pos, -static_cast<int>(pending));
+        pending = 0;
+        emit(Op::CloseUpvalue, 0, pos, -1);
+      } else {
+        ++pending;
+      }
       locals.pop_back();
     }
+    emit_pops(pending, pos, -static_cast<int>(pending));
     --state_->scope_depth;
   }
   // Declares a local whose value is already on the stack top.
   void add_local(Binding& binding) {
     auto& locals = state_->locals;
-    for (std::size_t i = locals.size(); i-- > 0 && locals[i].depth == state_->scope_depth;)
+    for (std::size_t i = locals.size(); i-- > 0;) {
+      if (locals[i].depth != state_->scope_depth &&
+          !(locals[i].joins_body && locals[i].depth == state_->scope_depth - 1))
+        break;
       if (locals[i].name == binding.name)
         error(binding.pos, std::string("'").append(binding.name).append("' is already declared in this block"));
+    }
     if (locals.size() >= kMaxLocals) error(binding.pos, "too many local variables in one function");
     binding.slot = Resolution{Resolution::Kind::Local, static_cast<std::uint32_t>(locals.size())};
     locals.push_back(Local{binding.name, state_->scope_depth, false, &binding});
@@ -375,30 +484,60 @@ class Compiler {
     }
   }
 
+  // Every `for` loop has four hidden slots at A..A+3: source/counter, cursor/limit, step
+  // (nil: generic iteration) and the loop variable, and one loop instruction at the bottom:
+  //   [range args; ForRangePrep A|argc]  or  [iterable; IterPrepare; Constant 0; Nil]
+  //   Nil (the variable); Jump test; body: ...; [CloseSlot A+3]; test: ForLoop A -> body
+  // `for v in range(...)` where `range` is the global: ForRangePrep sets up an int counter
+  // (no range object) when the global is still the builtin and the arguments are small
+  // ints; otherwise it falls through into the generic call sequence.
   void for_statement(ForStmt& f) {
     begin_scope();
-    expression(*f.iterable);
+    std::uint32_t slot = static_cast<std::uint32_t>(state_->locals.size());
+    bool range_form = false;
+    if (f.iterable->is<CallExpr>()) {
+      auto& c = f.iterable->as<CallExpr>();
+      range_form = c.callee->is<NameExpr>() && c.callee->as<NameExpr>().name == "range" && !c.arguments.empty() &&
+                   c.arguments.size() <= 3 && resolve("range").kind == Resolution::Kind::Global && slot <= 0xFFFF;
+    }
+    if (range_form) {
+      auto& c = f.iterable->as<CallExpr>();
+      expression(*c.callee);
+      for (Expr* arg : c.arguments) expression(*arg);
+      auto argc = static_cast<std::uint32_t>(c.arguments.size());
+      // Fast path: sets the four slots and skips the next 5 words (Call .. Nil), to the Jump.
+      emit(Op::ForRangePrep, slot | argc << 16, c.paren_pos, 0);
+      emit(Op::Call, argc, c.paren_pos, -static_cast<int>(argc));
+    } else {
+      expression(*f.iterable);
+    }
     emit(Op::IterPrepare, 0, f.iterable->pos, 0);
-    std::uint32_t source_slot = static_cast<std::uint32_t>(state_->locals.size());
     state_->locals.push_back(Local{" source", state_->scope_depth, false, nullptr});
     emit(Op::Constant, constant(Value::small_int(0), f.pos), f.pos, 1);
     state_->locals.push_back(Local{" cursor", state_->scope_depth, false, nullptr});
-    std::size_t start = state_->function->code.size();
-    emit(Op::ForNext, source_slot, f.pos, 1);
-    std::size_t exit = emit_jump(Op::Jump, f.pos, 0);  // the ForNext exit word
-    state_->loops.push_back(LoopState{state_->scope_depth, state_->try_depth, start, {}, {}});
-    begin_scope();
+    emit(Op::Nil, 0, f.pos, 1);
+    state_->locals.push_back(Local{" step", state_->scope_depth, false, nullptr});
+    emit(Op::Nil, 0, f.pos, 1);
     add_local(f.variable);
+    state_->locals.back().joins_body = true;
+    std::size_t to_test = emit_jump(Op::Jump, f.pos, 0);
+    std::size_t body = state_->function->code.size();
+    state_->loops.push_back(LoopState{state_->scope_depth, state_->try_depth, 0, {}, {}});
+    begin_scope();
     for (Stmt* s : f.body.statements) statement_(*s);
-    end_scope(f.body.pos);  // pops (or closes) the per-iteration variable
+    end_scope(f.body.pos);
     // `continue` has already popped the body's locals (emit_pops_above).
     std::size_t continue_at = state_->function->code.size();
     LoopState loop = std::move(state_->loops.back());
     state_->loops.pop_back();
     for (std::size_t c : loop.continue_jumps) patch_jump_to(c, continue_at);
-    emit_loop(start, f.pos);
-    patch_jump(exit);
-    adjust(-1);  // the exit path pushed nothing
+    // A captured loop variable is fresh in every iteration: close it before the next.
+    if (state_->locals[slot + 3].captured) emit(Op::CloseSlot, slot + 3, f.pos, 0);
+    patch_jump(to_test);
+    std::size_t at = emit(Op::ForLoop, slot, f.pos, 0);
+    std::size_t back = emit(Op::Loop, 0, f.pos, 0);  // the ForLoop back-edge word (data)
+    patch_jump_to(back, body);
+    (void)at;
     for (std::size_t b : loop.break_jumps) patch_jump(b);
     end_scope(f.pos);
   }
@@ -409,14 +548,47 @@ class Compiler {
     Expr& target = *a.target;
     if (target.is<NameExpr>()) {
       auto& n = target.as<NameExpr>();
+      Resolution r = resolve(n.name);
+      if ((compound == Op::Add || compound == Op::Subtract || compound == Op::Multiply) &&
+          r.kind == Resolution::Kind::Local && r.index <= 0xFF && pure(*a.value)) {
+        // x op= e on a local: one instruction updates the slot (e cannot change x).
+        n.slot = r;
+        int family = compound == Op::Add ? 0 : compound == Op::Subtract ? 3 : 6;
+        auto op = [&](int form) { return static_cast<Op>(static_cast<int>(Op::AddToLocal) + family + form); };
+        expression(*a.value);
+        if (tail_is(1, Op::GetLocal) && tail_operand(1) <= 0xFFFF) {
+          std::uint32_t b = tail_operand(1);
+          drop_tail(1);
+          adjust(-1);
+          emit(op(1), r.index | b << 8, a.op_pos, 0);
+        } else if (tail_is(1, Op::Constant) && tail_operand(1) <= 0xFFFF) {
+          std::uint32_t k = tail_operand(1);
+          drop_tail(1);
+          adjust(-1);
+          emit(op(2), r.index | k << 8, a.op_pos, 0);
+        } else {
+          emit(op(0), r.index, a.op_pos, -1);
+        }
+        return;
+      }
       if (a.op != AssignOp::Set) load_name(n.name, n.slot, target.pos);
       expression(*a.value);
-      if (a.op != AssignOp::Set) emit(compound, 0, a.op_pos, -1);
+      if (a.op != AssignOp::Set && !fuse_binary(compound, a.op_pos)) emit(compound, 0, a.op_pos, -1);
       store_name(n.name, n.slot, a.op_pos);
     } else if (target.is<IndexExpr>()) {
       auto& ix = target.as<IndexExpr>();
       expression(*ix.object);
       expression(*ix.index);
+      if (a.op == AssignOp::Set && tail_is(2, Op::GetLocal) && tail_is(1, Op::GetLocal) && tail_operand(2) <= 0xFF &&
+          tail_operand(1) <= 0xFFFF && pure(*a.value)) {
+        // local[local] = e: the two loads move into SetIndexLL (e cannot change them).
+        std::uint32_t object = tail_operand(2), index = tail_operand(1);
+        drop_tail(2);
+        adjust(-2);
+        expression(*a.value);
+        emit(Op::SetIndexLL, object | index << 8, ix.bracket_pos, -1);
+        return;
+      }
       if (a.op != AssignOp::Set) {
         // object index -> object index object index -> ... value
         // Re-evaluating would repeat side effects, so copy the two stack tops.
@@ -424,7 +596,7 @@ class Compiler {
         emit(Op::GetLocal, static_cast<std::uint32_t>(state_->depth - 2), ix.bracket_pos, 1);
         emit(Op::GetIndex, 0, ix.bracket_pos, -1);
         expression(*a.value);
-        emit(compound, 0, a.op_pos, -1);
+        if (!fuse_binary(compound, a.op_pos)) emit(compound, 0, a.op_pos, -1);
       } else {
         expression(*a.value);
       }
@@ -437,13 +609,30 @@ class Compiler {
         emit(Op::GetLocal, static_cast<std::uint32_t>(state_->depth - 1), fe.name_pos, 1);
         emit(Op::GetField, name, fe.name_pos, 0);
         expression(*a.value);
-        emit(compound, 0, a.op_pos, -1);
+        if (!fuse_binary(compound, a.op_pos)) emit(compound, 0, a.op_pos, -1);
       } else {
         expression(*a.value);
       }
       emit(Op::SetField, name, fe.name_pos, -2);
     } else {
       error(target.pos, "cannot assign to this expression");
+    }
+  }
+
+  // True when evaluating `e` cannot run script code (no calls, no function literals): a
+  // local read before `e` may then be read after it instead (fused assignments).
+  static bool pure(const Expr& e) {
+    switch (e.kind) {
+      case ExprKind::Nil:
+      case ExprKind::Bool:
+      case ExprKind::Int:
+      case ExprKind::Float:
+      case ExprKind::String:
+      case ExprKind::Name: return true;
+      case ExprKind::Unary: return pure(*e.as<UnaryExpr>().operand);
+      case ExprKind::Binary: return pure(*e.as<BinaryExpr>().left) && pure(*e.as<BinaryExpr>().right);
+      case ExprKind::Index: return pure(*e.as<IndexExpr>().object) && pure(*e.as<IndexExpr>().index);
+      default: return false;
     }
   }
 
@@ -557,6 +746,7 @@ class Compiler {
         auto& ix = e.as<IndexExpr>();
         expression(*ix.object);
         expression(*ix.index);
+        if (fuse_binary(Op::GetIndex, ix.bracket_pos)) break;
         emit(Op::GetIndex, 0, ix.bracket_pos, -1);
         break;
       }
@@ -587,6 +777,7 @@ class Compiler {
                                   Op::Less,   Op::LessEqual, Op::Greater,  Op::GreaterEqual};
     expression(*b.left);
     expression(*b.right);
+    if (fuse_binary(kOps[static_cast<int>(b.op)], b.op_pos)) return;
     emit(kOps[static_cast<int>(b.op)], 0, b.op_pos, -1);
   }
 

@@ -55,6 +55,124 @@ std::int64_t wrap_mul(std::int64_t a, std::int64_t b) {
   return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) * static_cast<std::uint64_t>(b));
 }
 
+#if defined(__GNUC__) || defined(__clang__)
+#define MISO_MCODE_INLINE inline __attribute__((always_inline))
+#else
+#define MISO_MCODE_INLINE inline
+#endif
+
+// Inline fast paths of the operators (forced inline: the interpreter function is too large
+// for the compiler's own inlining budget): true with the result, false when the general
+// (out-of-line) function must decide. Small-int results that leave the small range fall
+// back too (boxing allocates).
+// Small ints add and subtract with their 50-bit payloads shifted to the top of an int64:
+// a signed overflow there is exactly a result outside the small-int range.
+constexpr int kPayloadShift = 64 - Value::kSmallIntBits;
+constexpr std::uint64_t kSmallIntTag = Value::small_int(0).bits();
+MISO_MCODE_INLINE bool fast_add(Value a, Value b, Value& r) {
+  if (a.is_small_int() && b.is_small_int()) {
+#if defined(__GNUC__) || defined(__clang__)
+    std::int64_t sum = 0;
+    if (__builtin_add_overflow(static_cast<std::int64_t>(a.bits() << kPayloadShift),
+                               static_cast<std::int64_t>(b.bits() << kPayloadShift), &sum))
+      return false;
+    r = Value::from_bits(kSmallIntTag | (static_cast<std::uint64_t>(sum) >> kPayloadShift));
+#else
+    std::int64_t v = a.as_small_int() + b.as_small_int();
+    if (!Value::fits_small_int(v)) return false;
+    r = Value::small_int(v);
+#endif
+    return true;
+  }
+  if (!a.is_double() || !b.is_double()) return false;
+  r = Value::number(a.as_double() + b.as_double());
+  return true;
+}
+MISO_MCODE_INLINE bool fast_sub(Value a, Value b, Value& r) {
+  if (a.is_small_int() && b.is_small_int()) {
+#if defined(__GNUC__) || defined(__clang__)
+    std::int64_t difference = 0;
+    if (__builtin_sub_overflow(static_cast<std::int64_t>(a.bits() << kPayloadShift),
+                               static_cast<std::int64_t>(b.bits() << kPayloadShift), &difference))
+      return false;
+    r = Value::from_bits(kSmallIntTag | (static_cast<std::uint64_t>(difference) >> kPayloadShift));
+#else
+    std::int64_t v = a.as_small_int() - b.as_small_int();
+    if (!Value::fits_small_int(v)) return false;
+    r = Value::small_int(v);
+#endif
+    return true;
+  }
+  if (!a.is_double() || !b.is_double()) return false;
+  r = Value::number(a.as_double() - b.as_double());
+  return true;
+}
+MISO_MCODE_INLINE bool fast_mul(Value a, Value b, Value& r) {
+  if (a.is_small_int() && b.is_small_int()) {
+    std::int64_t v = static_cast<std::int64_t>(static_cast<std::uint64_t>(a.as_small_int()) *
+                                               static_cast<std::uint64_t>(b.as_small_int()));
+    if (!Value::fits_small_int(v)) return false;
+    r = Value::small_int(v);
+    return true;
+  }
+  if (!a.is_double() || !b.is_double()) return false;
+  r = Value::number(a.as_double() * b.as_double());
+  return true;
+}
+// NaN operands compare false here exactly as through compare_numbers.
+MISO_MCODE_INLINE bool fast_less(Value a, Value b, Value& r) {
+  if (a.is_small_int() && b.is_small_int()) {
+    r = Value::boolean(a.as_small_int() < b.as_small_int());
+    return true;
+  }
+  if (!a.is_double() || !b.is_double()) return false;
+  r = Value::boolean(a.as_double() < b.as_double());
+  return true;
+}
+MISO_MCODE_INLINE bool fast_less_equal(Value a, Value b, Value& r) {
+  if (a.is_small_int() && b.is_small_int()) {
+    r = Value::boolean(a.as_small_int() <= b.as_small_int());
+    return true;
+  }
+  if (!a.is_double() || !b.is_double()) return false;
+  r = Value::boolean(a.as_double() <= b.as_double());
+  return true;
+}
+// values_equal's easy cases: the same bits (not a double: NaN != NaN) are equal; a nil,
+// bool or small int differs from anything with other bits except a number equal in value
+// (a small int against a double or a boxed int), which values_equal decides.
+MISO_MCODE_INLINE bool fast_equal_bits(Value a, Value b, bool& equal) {
+  if (identical(a, b) && !a.is_double()) {
+    equal = true;
+    return true;
+  }
+  if (a.is_nil() || b.is_nil() || a.is_bool() || b.is_bool() || (a.is_small_int() && b.is_small_int())) {
+    equal = false;
+    return true;
+  }
+  return false;
+}
+MISO_MCODE_INLINE bool fast_equal(Value a, Value b, Value& r) {
+  bool equal = false;
+  if (!fast_equal_bits(a, b, equal)) return false;
+  r = Value::boolean(equal);
+  return true;
+}
+MISO_MCODE_INLINE bool fast_not_equal(Value a, Value b, Value& r) {
+  bool equal = false;
+  if (!fast_equal_bits(a, b, equal)) return false;
+  r = Value::boolean(!equal);
+  return true;
+}
+MISO_MCODE_INLINE bool fast_get_index(Value object, Value index, Value& r) {
+  if (!object.is_list() || !index.is_small_int()) return false;
+  List* list = object.as_list();
+  std::int64_t i = index.as_small_int();
+  if (i < 0 || static_cast<std::uint64_t>(i) >= list->size()) return false;
+  r = list->at(static_cast<std::size_t>(i));
+  return true;
+}
+
 constexpr int kAdd = 0, kSubtract = 1, kMultiply = 2, kDivide = 3, kFloorDivide = 4, kModulo = 5;
 constexpr const char* kArithText[] = {"+", "-", "*", "/", "//", "%"};
 
@@ -122,6 +240,7 @@ void Vm::install_builtins() {
   for (const NativeBinding& b : global_builtins()) {
     Native* native = heap_.native(b.name, b.fn, b.arity, const_cast<NativeBinding*>(&b));
     define_global(b.name, Value::object(native));
+    if (std::string_view(b.name) == "range") range_fn_ = b.fn;
   }
 }
 
@@ -239,6 +358,17 @@ void Vm::close_upvalues(Value* from) {
     open_upvalues_ = u->next_open;
     u->next_open = nullptr;
   }
+}
+
+std::uint64_t Vm::budget_check() {
+  if (budget_end_ != 0 && instructions_ >= budget_end_)
+    budget_exhausted(
+        std::string("instruction budget of ").append(std::to_string(options_.instruction_budget)).append(" exceeded"));
+  check_deadline();
+  constexpr std::uint64_t kCheckInterval = 1024;
+  std::uint64_t next_check = instructions_ + kCheckInterval;
+  if (budget_end_ != 0 && next_check > budget_end_) next_check = budget_end_;
+  return next_check;
 }
 
 void Vm::check_deadline() {
@@ -655,19 +785,69 @@ Value Vm::run_main(Function* function) {
 #endif
 
 void Vm::execute(std::size_t entry_frames) {
+  // The instruction pointer and the instruction count live in locals (registers); SAVE()
+  // writes them back before anything that can raise (the trace and handlers read
+  // frame->ip), call back into scripts (the nested loop counts on instructions_) or switch
+  // frames. RELOAD_COUNT() takes the count back after code that may have run scripts.
   Frame* frame = &frames_.back();
+  const std::uint32_t* ip = frame->ip;
+  Value* base = frame->base;
+  std::uint64_t count = instructions_;
   std::uint32_t word = 0;
-  constexpr std::uint64_t kCheckInterval = 1024;
-  std::uint64_t next_check = instructions_ + 1;
-  auto periodic_check = [&] {
-    if (budget_end_ != 0 && instructions_ >= budget_end_)
-      budget_exhausted(std::string("instruction budget of ")
-                           .append(std::to_string(options_.instruction_budget))
-                           .append(" exceeded"));
-    check_deadline();
-    next_check = instructions_ + kCheckInterval;
-    if (budget_end_ != 0 && next_check > budget_end_) next_check = budget_end_;
-  };
+  std::uint64_t next_check = count + 1;
+  Value* const stack_end = stack_.get() + options_.stack_slots;
+#define SAVE()             \
+  do {                     \
+    frame->ip = ip;        \
+    instructions_ = count; \
+  } while (0)
+#define RELOAD_COUNT() (count = instructions_)
+  // The instruction budget is charged at back-edges (the loop's length in words, so a
+  // straight-line body costs exactly its instructions per iteration) and calls (1): every
+  // unbounded execution passes there, and dispatch itself stays two instructions.
+#define CHARGE(n)                  \
+  do {                             \
+    count += (n);                  \
+    if (count >= next_check) {     \
+      SAVE();                      \
+      next_check = budget_check(); \
+    }                              \
+  } while (0)
+#define LOAD_FRAME()         \
+  do {                       \
+    frame = &frames_.back(); \
+    ip = frame->ip;          \
+    base = frame->base;      \
+  } while (0)
+  // The operators: inline fast paths for small ints, doubles and in-range list indexes
+  // (fast_* in the anonymous namespace); the rest (mixed, boxed ints, strings, handles,
+  // errors) out of line after SAVE(). Nothing here takes the address of ip/count/frame, so
+  // they stay in registers.
+#define BINARY(FAST, SLOW, a, b, STORE, AFTER_SLOW) \
+  do {                                              \
+    Value r;                                        \
+    if (FAST(a, b, r)) {                            \
+      STORE;                                        \
+    } else {                                        \
+      SAVE();                                       \
+      r = SLOW;                                     \
+      RELOAD_COUNT();                               \
+      STORE;                                        \
+      AFTER_SLOW;                                   \
+    }                                               \
+  } while (0)
+  // A concatenation allocates: a safepoint once its result is stored.
+#define OP_add(a, b, STORE) \
+  BINARY(fast_add, binary_arith(kAdd, a, b), a, b, STORE, if (r.is_object()) heap_.collect_if_needed())
+#define OP_sub(a, b, STORE) BINARY(fast_sub, binary_arith(kSubtract, a, b), a, b, STORE, (void)0)
+#define OP_mul(a, b, STORE) BINARY(fast_mul, binary_arith(kMultiply, a, b), a, b, STORE, (void)0)
+#define OP_less(a, b, STORE) BINARY(fast_less, Value::boolean(less(a, b, false)), a, b, STORE, (void)0)
+#define OP_less_equal(a, b, STORE) BINARY(fast_less_equal, Value::boolean(less(a, b, true)), a, b, STORE, (void)0)
+#define OP_greater(a, b, STORE) BINARY(fast_less, Value::boolean(less(b, a, false)), b, a, STORE, (void)0)
+#define OP_greater_equal(a, b, STORE) BINARY(fast_less_equal, Value::boolean(less(b, a, true)), b, a, STORE, (void)0)
+#define OP_equal(a, b, STORE) BINARY(fast_equal, Value::boolean(values_equal(a, b)), a, b, STORE, (void)0)
+#define OP_not_equal(a, b, STORE) BINARY(fast_not_equal, Value::boolean(!values_equal(a, b)), a, b, STORE, (void)0)
+#define OP_get_index(a, b, STORE) BINARY(fast_get_index, get_index(a, b), a, b, STORE, (void)0)
 #define READ_CONSTANT(i) (frame->closure->function()->constants[i])
 #define OPERAND operand_of(word)
 
@@ -677,11 +857,10 @@ void Vm::execute(std::size_t entry_frames) {
       MISO_MCODE_OPCODES(MISO_MCODE_OP_LABEL)
 #undef MISO_MCODE_OP_LABEL
   };
-#define DISPATCH()                                       \
-  do {                                                   \
-    if (++instructions_ >= next_check) periodic_check(); \
-    word = *frame->ip++;                                 \
-    goto* kLabels[word & 0xFFu];                         \
+#define DISPATCH()               \
+  do {                           \
+    word = *ip++;                \
+    goto* kLabels[word & 0xFFu]; \
   } while (0)
 #define CASE(name) L_##name:
   DISPATCH();
@@ -689,8 +868,7 @@ void Vm::execute(std::size_t entry_frames) {
 #define DISPATCH() continue
 #define CASE(name) case Op::name:
   for (;;) {
-    if (++instructions_ >= next_check) periodic_check();
-    word = *frame->ip++;
+    word = *ip++;
     switch (opcode_of(word)) {
 #endif
 
@@ -704,9 +882,9 @@ void Vm::execute(std::size_t entry_frames) {
   DISPATCH();
   CASE(Pop) { --sp_; }
   DISPATCH();
-  CASE(GetLocal) { *sp_++ = frame->base[OPERAND]; }
+  CASE(GetLocal) { *sp_++ = base[OPERAND]; }
   DISPATCH();
-  CASE(SetLocal) { frame->base[OPERAND] = *--sp_; }
+  CASE(SetLocal) { base[OPERAND] = *--sp_; }
   DISPATCH();
   CASE(GetUpvalue) { *sp_++ = *frame->closure->upvalue(OPERAND)->location; }
   DISPATCH();
@@ -719,11 +897,15 @@ void Vm::execute(std::size_t entry_frames) {
   CASE(GetGlobal) {
     Value name = READ_CONSTANT(OPERAND);
     Value v = globals_->get(name);
-    if (v.is_empty()) raise_error(std::string("undefined variable '").append(name.as_string()->view()).append("'"));
+    if (v.is_empty()) {
+      SAVE();
+      raise_error(std::string("undefined variable '").append(name.as_string()->view()).append("'"));
+    }
     *sp_++ = v;
   }
   DISPATCH();
   CASE(SetGlobal) {
+    SAVE();
     globals_->set(heap_, READ_CONSTANT(OPERAND), sp_[-1]);
     heap_.write_barrier(globals_, sp_[-1]);
     --sp_;
@@ -735,177 +917,211 @@ void Vm::execute(std::size_t entry_frames) {
   }
   DISPATCH();
   CASE(Add) {
-    Value b = sp_[-1], a = sp_[-2];
-    if (a.is_small_int() && b.is_small_int())
-      sp_[-2] = heap_.integer(a.as_small_int() + b.as_small_int());
-    else if (a.is_double() && b.is_double())
-      sp_[-2] = Value::number(a.as_double() + b.as_double());
-    else {
-      sp_[-2] = binary_arith(kAdd, a, b);
-      if (sp_[-2].is_string()) {
-        --sp_;
-        heap_.collect_if_needed();
-        DISPATCH();
-      }
-    }
+    Value a = sp_[-2], b = sp_[-1];
+    OP_add(a, b, sp_[-2] = r);
     --sp_;
   }
   DISPATCH();
   CASE(Subtract) {
-    Value b = sp_[-1], a = sp_[-2];
-    if (a.is_small_int() && b.is_small_int())
-      sp_[-2] = heap_.integer(a.as_small_int() - b.as_small_int());
-    else if (a.is_double() && b.is_double())
-      sp_[-2] = Value::number(a.as_double() - b.as_double());
-    else
-      sp_[-2] = binary_arith(kSubtract, a, b);
+    Value a = sp_[-2], b = sp_[-1];
+    OP_sub(a, b, sp_[-2] = r);
     --sp_;
   }
   DISPATCH();
   CASE(Multiply) {
-    Value b = sp_[-1], a = sp_[-2];
-    if (a.is_small_int() && b.is_small_int())
-      sp_[-2] = heap_.integer(wrap_mul(a.as_small_int(), b.as_small_int()));
-    else if (a.is_double() && b.is_double())
-      sp_[-2] = Value::number(a.as_double() * b.as_double());
-    else
-      sp_[-2] = binary_arith(kMultiply, a, b);
+    Value a = sp_[-2], b = sp_[-1];
+    OP_mul(a, b, sp_[-2] = r);
     --sp_;
   }
   DISPATCH();
   CASE(Divide) {
-    sp_[-2] = binary_arith(kDivide, sp_[-2], sp_[-1]);
+    Value a = sp_[-2], b = sp_[-1];
+    if (a.is_double() && b.is_double() && b.as_double() != 0.0) {
+      sp_[-2] = Value::number(a.as_double() / b.as_double());
+    } else {
+      SAVE();
+      sp_[-2] = binary_arith(kDivide, a, b);
+      RELOAD_COUNT();
+    }
     --sp_;
   }
   DISPATCH();
   CASE(FloorDivide) {
+    SAVE();
     sp_[-2] = binary_arith(kFloorDivide, sp_[-2], sp_[-1]);
+    RELOAD_COUNT();
     --sp_;
   }
   DISPATCH();
   CASE(Modulo) {
+    SAVE();
     sp_[-2] = binary_arith(kModulo, sp_[-2], sp_[-1]);
+    RELOAD_COUNT();
     --sp_;
   }
   DISPATCH();
   CASE(Power) {
+    if (sp_[-2].is_double() && sp_[-1].is_double()) {
+      sp_[-2] = Value::number(std::pow(sp_[-2].as_double(), sp_[-1].as_double()));
+      --sp_;
+      DISPATCH();
+    }
+    SAVE();
     sp_[-2] = power(sp_[-2], sp_[-1]);
+    RELOAD_COUNT();
     --sp_;
   }
   DISPATCH();
   CASE(MatMul) {
+    SAVE();
     sp_[-2] = handle_operator(HandleOp::MatMul, sp_[-2], sp_[-1]);
+    RELOAD_COUNT();
     --sp_;
     heap_.collect_if_needed();
   }
   DISPATCH();
   CASE(Equal) {
-    sp_[-2] = Value::boolean(values_equal(sp_[-2], sp_[-1]));
+    Value a = sp_[-2], b = sp_[-1];
+    OP_equal(a, b, sp_[-2] = r);
     --sp_;
   }
   DISPATCH();
   CASE(NotEqual) {
-    sp_[-2] = Value::boolean(!values_equal(sp_[-2], sp_[-1]));
+    Value a = sp_[-2], b = sp_[-1];
+    OP_not_equal(a, b, sp_[-2] = r);
     --sp_;
   }
   DISPATCH();
   CASE(Less) {
-    Value b = sp_[-1], a = sp_[-2];
-    sp_[-2] =
-        Value::boolean(a.is_small_int() && b.is_small_int() ? a.as_small_int() < b.as_small_int() : less(a, b, false));
+    Value a = sp_[-2], b = sp_[-1];
+    OP_less(a, b, sp_[-2] = r);
     --sp_;
   }
   DISPATCH();
   CASE(LessEqual) {
-    sp_[-2] = Value::boolean(less(sp_[-2], sp_[-1], true));
+    Value a = sp_[-2], b = sp_[-1];
+    OP_less_equal(a, b, sp_[-2] = r);
     --sp_;
   }
   DISPATCH();
   CASE(Greater) {
-    sp_[-2] = Value::boolean(less(sp_[-1], sp_[-2], false));
+    Value a = sp_[-2], b = sp_[-1];
+    OP_greater(a, b, sp_[-2] = r);
     --sp_;
   }
   DISPATCH();
   CASE(GreaterEqual) {
-    sp_[-2] = Value::boolean(less(sp_[-1], sp_[-2], true));
+    Value a = sp_[-2], b = sp_[-1];
+    OP_greater_equal(a, b, sp_[-2] = r);
     --sp_;
   }
   DISPATCH();
   CASE(Negate) {
     Value v = sp_[-1];
+    SAVE();  // a big result is boxed
     if (v.is_int())
       sp_[-1] = heap_.integer(wrap_sub(0, v.as_int()));
     else if (v.is_double())
       sp_[-1] = Value::number(-v.as_double());
-    else
+    else {
+      SAVE();
       sp_[-1] = handle_operator(HandleOp::Negate, v, Value());
+      RELOAD_COUNT();
+    }
   }
   DISPATCH();
   CASE(Not) { sp_[-1] = Value::boolean(!sp_[-1].is_truthy()); }
   DISPATCH();
-  CASE(Jump) { frame->ip += jump_offset_of(word); }
+  CASE(Jump) { ip += jump_offset_of(word); }
   DISPATCH();
   CASE(JumpIfFalse) {
-    if (!(*--sp_).is_truthy()) frame->ip += jump_offset_of(word);
+    if (!(*--sp_).is_truthy()) ip += jump_offset_of(word);
   }
   DISPATCH();
   CASE(JumpIfFalseKeep) {
     if (!sp_[-1].is_truthy())
-      frame->ip += jump_offset_of(word);
+      ip += jump_offset_of(word);
     else
       --sp_;
   }
   DISPATCH();
   CASE(JumpIfTrueKeep) {
     if (sp_[-1].is_truthy())
-      frame->ip += jump_offset_of(word);
+      ip += jump_offset_of(word);
     else
       --sp_;
   }
   DISPATCH();
   CASE(Loop) {
-    frame->ip += jump_offset_of(word);
+    ip += jump_offset_of(word);
+    CHARGE(static_cast<std::uint64_t>(-jump_offset_of(word)));
     heap_.collect_if_needed();
   }
   DISPATCH();
   CASE(Call) {
     std::uint32_t argc = OPERAND;
+    Value callee = sp_[-static_cast<std::ptrdiff_t>(argc) - 1];
+    CHARGE(1);
+    SAVE();
     heap_.collect_if_needed();
-    call_value(sp_[-static_cast<std::ptrdiff_t>(argc) - 1], argc);
-    frame = &frames_.back();
+    // A closure with the right arity and room on both stacks: push its frame inline.
+    if (callee.is_closure()) {
+      Closure* closure = callee.as_closure();
+      Function* fn = closure->function();
+      Value* callee_base = sp_ - argc - 1;
+      if (static_cast<std::uint32_t>(fn->arity) == argc && frames_.size() < options_.max_call_depth &&
+          callee_base + fn->register_count + 1 <= stack_end) {
+        frames_.push_back(Frame{closure, fn->code.data(), callee_base});
+        frame = &frames_.back();
+        ip = frame->ip;
+        base = callee_base;
+        DISPATCH();
+      }
+    }
+    call_value(callee, argc);  // natives, and the errors
+    RELOAD_COUNT();
+    LOAD_FRAME();
   }
   DISPATCH();
   CASE(MethodCall) {
     std::uint32_t a = OPERAND;
+    CHARGE(1);
+    SAVE();
     heap_.collect_if_needed();
     method_call(READ_CONSTANT(a & 0xFFFFu).as_string(), a >> 16);
-    frame = &frames_.back();
+    RELOAD_COUNT();
+    LOAD_FRAME();
   }
   DISPATCH();
   CASE(Return) {
     Value result = sp_[-1];
-    close_upvalues(frame->base);
+    if (open_upvalues_ != nullptr && open_upvalues_->location >= base) close_upvalues(base);
     while (!handlers_.empty() && handlers_.back().frame_count == frames_.size()) handlers_.pop_back();
-    sp_ = frame->base;
+    sp_ = base;
     frames_.pop_back();
     *sp_++ = result;
-    if (frames_.size() == entry_frames) return;
-    frame = &frames_.back();
+    if (frames_.size() == entry_frames) {
+      instructions_ = count;
+      return;
+    }
+    LOAD_FRAME();
   }
   DISPATCH();
   CASE(Closure) {
+    SAVE();  // allocations may exceed the memory budget
     Function* fn = READ_CONSTANT(OPERAND).as_function();
     Closure* closure = heap_.closure(fn, fn->upvalues.size());
     for (std::size_t i = 0; i < fn->upvalues.size(); ++i) {
       const Function::UpvalueSource& source = fn->upvalues[i];
-      closure->upvalue(i) = source.from_parent_register ? capture_upvalue(frame->base + source.index)
-                                                        : frame->closure->upvalue(source.index);
+      closure->upvalue(i) =
+          source.from_parent_register ? capture_upvalue(base + source.index) : frame->closure->upvalue(source.index);
     }
     *sp_++ = Value::object(closure);
     heap_.collect_if_needed();
   }
   DISPATCH();
   CASE(MakeList) {
+    SAVE();
     std::uint32_t n = OPERAND;
     List* list = heap_.list(n);
     for (Value* v = sp_ - n; v < sp_; ++v) list->push(heap_, *v);
@@ -915,6 +1131,7 @@ void Vm::execute(std::size_t entry_frames) {
   }
   DISPATCH();
   CASE(MakeMap) {
+    SAVE();
     std::uint32_t n = OPERAND;
     Map* map = heap_.map(n);
     *sp_++ = Value::object(map);  // rooted while the entries are inserted
@@ -929,23 +1146,38 @@ void Vm::execute(std::size_t entry_frames) {
   }
   DISPATCH();
   CASE(GetIndex) {
-    sp_[-2] = get_index(sp_[-2], sp_[-1]);
+    Value a = sp_[-2], b = sp_[-1];
+    OP_get_index(a, b, sp_[-2] = r);
     --sp_;
   }
   DISPATCH();
   CASE(SetIndex) {
-    set_index(sp_[-3], sp_[-2], sp_[-1]);
+    Value object = sp_[-3], index = sp_[-2], value = sp_[-1];
+    if (object.is_list() && index.is_small_int() && index.as_small_int() >= 0 &&
+        static_cast<std::uint64_t>(index.as_small_int()) < object.as_list()->size()) {
+      object.as_list()->set(static_cast<std::size_t>(index.as_small_int()), value);
+      heap_.write_barrier(object.as_list(), value);
+    } else {
+      SAVE();
+      set_index(object, index, value);
+    }
     sp_ -= 3;
   }
   DISPATCH();
-  CASE(GetField) { sp_[-1] = get_field(sp_[-1], READ_CONSTANT(OPERAND).as_string()); }
+  CASE(GetField) {
+    SAVE();
+    sp_[-1] = get_field(sp_[-1], READ_CONSTANT(OPERAND).as_string());
+    RELOAD_COUNT();
+  }
   DISPATCH();
   CASE(SetField) {
+    SAVE();
     set_index(sp_[-2], READ_CONSTANT(OPERAND), sp_[-1]);
     sp_ -= 2;
   }
   DISPATCH();
   CASE(IterPrepare) {
+    SAVE();
     Value v = sp_[-1];
     if (v.is_map())
       sp_[-1] = keys_of(heap_, v.as_map());
@@ -958,45 +1190,199 @@ void Vm::execute(std::size_t entry_frames) {
       raise_error(std::string("cannot iterate over a value of type ").append(type_name(v)));
   }
   DISPATCH();
-  CASE(ForNext) {
-    Value* slots = frame->base + OPERAND;
-    std::int64_t cursor = slots[1].as_small_int();
-    bool has_next = false;
-    Value item;
-    if (slots[0].is_list()) {
-      List* list = slots[0].as_list();
-      if (static_cast<std::uint64_t>(cursor) < list->size()) {
-        item = list->at(static_cast<std::size_t>(cursor));
-        has_next = true;
+  CASE(ForRangePrep) {
+    // Stack: range, args at slots A .. A+argc. The builtin range with small-int arguments
+    // becomes counter/limit/step in slots A..A+2 (nothing allocated); anything else (range
+    // redefined, big ints, wrong types, zero step) falls through to the generic Call.
+    std::uint32_t a = OPERAND;
+    std::uint32_t argc = a >> 16;
+    Value* slots = base + (a & 0xFFFFu);
+    Value callee = slots[0];
+    if (callee.is_native() && callee.as_native()->fn == range_fn_) {
+      Value start = Value::small_int(0), stop = slots[1], step = Value::small_int(1);
+      if (argc >= 2) {
+        start = slots[1];
+        stop = slots[2];
       }
-    } else {
-      const RangeData* range = slots[0].as_handle()->data_as<RangeData>();
-      std::int64_t value = wrap_add(range->start, wrap_mul(cursor, range->step));
-      if (range->step > 0 ? value < range->stop : value > range->stop) {
-        item = heap_.integer(value);
-        has_next = true;
+      if (argc == 3) step = slots[3];
+      if (start.is_small_int() && stop.is_small_int() && step.is_small_int() && step.as_small_int() != 0) {
+        // The trip count, exact (small ints cannot overflow int64 here).
+        std::int64_t first = start.as_small_int(), last = stop.as_small_int(), by = step.as_small_int();
+        std::uint64_t trips = 0;
+        if (by > 0 && first < last)
+          trips = (static_cast<std::uint64_t>(last - first) - 1) / static_cast<std::uint64_t>(by) + 1;
+        else if (by < 0 && first > last)
+          trips = (static_cast<std::uint64_t>(first - last) - 1) / static_cast<std::uint64_t>(-by) + 1;
+        slots[0] = start;
+        slots[1] = Value::small_int(static_cast<std::int64_t>(trips));
+        slots[2] = step;
+        slots[3] = Value();
+        sp_ = slots + 4;
+        ip += 5;  // over Call, IterPrepare, Constant 0, Nil, Nil: to the Jump to ForLoop
       }
-    }
-    if (has_next) {
-      slots[1] = Value::small_int(cursor + 1);
-      *sp_++ = item;
-      ++frame->ip;  // skip the exit jump
-    } else {
-      std::uint32_t exit = *frame->ip++;
-      frame->ip += jump_offset_of(exit);
     }
   }
   DISPATCH();
-  CASE(TryBegin) { handlers_.push_back(Handler{frames_.size(), sp_, frame->ip + jump_offset_of(word)}); }
+  CASE(ForLoop) {
+    // Slots A..A+3: counter, trips left, step (a small int: int range) and the variable;
+    // or source, cursor, nil (generic: a list, a map's key list or a range object).
+    Value* slots = base + OPERAND;
+    bool has_next = false;
+    if (slots[2].is_small_int()) {
+      // counter, trips left, step: no comparison with the bound and no decoding; the
+      // counter advances in the encoded form (small-int payloads add modulo 2^50, exact
+      // while the value is in range, and only in-range values reach the variable).
+      Value left = slots[1];
+      if (left.bits() != Value::small_int(0).bits()) {
+        slots[1] = Value::from_bits(left.bits() - 1);
+        Value counter = slots[0];
+        slots[3] = counter;
+        slots[0] = Value::small_int(static_cast<std::int64_t>(counter.bits() + slots[2].bits()));
+        has_next = true;
+      }
+    } else {
+      std::int64_t cursor = slots[1].as_small_int();
+      if (slots[0].is_list()) {
+        List* list = slots[0].as_list();
+        if (static_cast<std::uint64_t>(cursor) < list->size()) {
+          slots[3] = list->at(static_cast<std::size_t>(cursor));
+          has_next = true;
+        }
+      } else {
+        // A range object: the element count in unsigned arithmetic (exact for any int64
+        // bounds, so iteration stops at the bounds instead of wrapping around).
+        const RangeData* range = slots[0].as_handle()->data_as<RangeData>();
+        std::uint64_t length = 0;
+        if (range->step > 0 && range->start < range->stop)
+          length = (static_cast<std::uint64_t>(range->stop) - static_cast<std::uint64_t>(range->start) - 1) /
+                       static_cast<std::uint64_t>(range->step) +
+                   1;
+        else if (range->step < 0 && range->start > range->stop)
+          length = (static_cast<std::uint64_t>(range->start) - static_cast<std::uint64_t>(range->stop) - 1) /
+                       (0 - static_cast<std::uint64_t>(range->step)) +
+                   1;
+        if (static_cast<std::uint64_t>(cursor) < length) {
+          SAVE();  // a big int is boxed
+          slots[3] = heap_.integer(wrap_add(range->start, wrap_mul(cursor, range->step)));
+          has_next = true;
+        }
+      }
+      if (has_next) slots[1] = Value::small_int(cursor + 1);
+    }
+    if (has_next) {
+      std::int32_t back = jump_offset_of(*ip);
+      ip += 1 + back;
+      CHARGE(static_cast<std::uint64_t>(-back));
+      heap_.collect_if_needed();
+    } else {
+      ++ip;  // over the back-edge word
+    }
+  }
+  DISPATCH();
+  CASE(CloseSlot) {
+    Value* slot = base + OPERAND;
+    if (open_upvalues_ != nullptr && open_upvalues_->location >= slot) close_upvalues(slot);
+  }
+  DISPATCH();
+  CASE(TryBegin) { handlers_.push_back(Handler{frames_.size(), sp_, ip + jump_offset_of(word)}); }
   DISPATCH();
   CASE(TryEnd) { handlers_.pop_back(); }
   DISPATCH();
   CASE(Throw) {
     Value v = *--sp_;
     *sp_++ = v;  // stays rooted until the handler takes it
+    SAVE();
     throw_value(v, std::string("uncaught exception: ").append(to_display_string(v)));
   }
   DISPATCH();
+  CASE(GetIndexLL) {
+    std::uint32_t operand = OPERAND;
+    Value a = base[operand & 0xFFu], b = base[operand >> 8];
+    OP_get_index(a, b, *sp_++ = r);
+  }
+  DISPATCH();
+  CASE(GetIndexK) {
+    Value a = sp_[-1], b = READ_CONSTANT(OPERAND);
+    OP_get_index(a, b, sp_[-1] = r);
+  }
+  DISPATCH();
+  CASE(SetIndexLL) {
+    std::uint32_t operand = OPERAND;
+    Value object = base[operand & 0xFFu], index = base[operand >> 8], value = sp_[-1];
+    if (object.is_list() && index.is_small_int() && index.as_small_int() >= 0 &&
+        static_cast<std::uint64_t>(index.as_small_int()) < object.as_list()->size()) {
+      object.as_list()->set(static_cast<std::size_t>(index.as_small_int()), value);
+      heap_.write_barrier(object.as_list(), value);
+    } else {
+      SAVE();
+      set_index(object, index, value);
+    }
+    --sp_;
+  }
+  DISPATCH();
+  CASE(PopN) { sp_ -= OPERAND; }
+  DISPATCH();
+#define MISO_MCODE_TO_LOCAL_CASES(NAME, OP)           \
+  CASE(NAME##ToLocal) {                               \
+    Value* slot = base + OPERAND;                     \
+    Value a = *slot, b = sp_[-1];                     \
+    OP(a, b, *slot = r);                              \
+    --sp_;                                            \
+  }                                                   \
+  DISPATCH();                                         \
+  CASE(NAME##ToLocalL) {                              \
+    std::uint32_t operand = OPERAND;                  \
+    Value* slot = base + (operand & 0xFFu);           \
+    Value a = *slot, b = base[operand >> 8];          \
+    OP(a, b, *slot = r);                              \
+  }                                                   \
+  DISPATCH();                                         \
+  CASE(NAME##ToLocalK) {                              \
+    std::uint32_t operand = OPERAND;                  \
+    Value* slot = base + (operand & 0xFFu);           \
+    Value a = *slot, b = READ_CONSTANT(operand >> 8); \
+    OP(a, b, *slot = r);                              \
+  }                                                   \
+  DISPATCH();
+  MISO_MCODE_TO_LOCAL_CASES(Add, OP_add)
+  MISO_MCODE_TO_LOCAL_CASES(Subtract, OP_sub)
+  MISO_MCODE_TO_LOCAL_CASES(Multiply, OP_mul)
+#undef MISO_MCODE_TO_LOCAL_CASES
+
+  // The operand forms of the binary operators (see bytecode.hpp).
+#define MISO_MCODE_FUSED_CASES(NAME, OP)                              \
+  CASE(NAME##K) {                                                     \
+    Value a = sp_[-1], b = READ_CONSTANT(OPERAND);                    \
+    OP(a, b, sp_[-1] = r);                                            \
+  }                                                                   \
+  DISPATCH();                                                         \
+  CASE(NAME##L) {                                                     \
+    Value a = sp_[-1], b = base[OPERAND];                             \
+    OP(a, b, sp_[-1] = r);                                            \
+  }                                                                   \
+  DISPATCH();                                                         \
+  CASE(NAME##LL) {                                                    \
+    std::uint32_t operand = OPERAND;                                  \
+    Value a = base[operand & 0xFFu], b = base[operand >> 8];          \
+    OP(a, b, *sp_++ = r);                                             \
+  }                                                                   \
+  DISPATCH();                                                         \
+  CASE(NAME##LK) {                                                    \
+    std::uint32_t operand = OPERAND;                                  \
+    Value a = base[operand & 0xFFu], b = READ_CONSTANT(operand >> 8); \
+    OP(a, b, *sp_++ = r);                                             \
+  }                                                                   \
+  DISPATCH();
+  MISO_MCODE_FUSED_CASES(Add, OP_add)
+  MISO_MCODE_FUSED_CASES(Subtract, OP_sub)
+  MISO_MCODE_FUSED_CASES(Multiply, OP_mul)
+  MISO_MCODE_FUSED_CASES(Less, OP_less)
+  MISO_MCODE_FUSED_CASES(LessEqual, OP_less_equal)
+  MISO_MCODE_FUSED_CASES(Greater, OP_greater)
+  MISO_MCODE_FUSED_CASES(GreaterEqual, OP_greater_equal)
+  MISO_MCODE_FUSED_CASES(Equal, OP_equal)
+  MISO_MCODE_FUSED_CASES(NotEqual, OP_not_equal)
+#undef MISO_MCODE_FUSED_CASES
 
 #if !MISO_MCODE_COMPUTED_GOTO
   case Op::Count: break;
@@ -1007,6 +1393,21 @@ void Vm::execute(std::size_t entry_frames) {
 #undef DISPATCH
 #undef READ_CONSTANT
 #undef OPERAND
+#undef SAVE
+#undef CHARGE
+#undef RELOAD_COUNT
+#undef BINARY
+#undef OP_add
+#undef OP_sub
+#undef OP_mul
+#undef OP_less
+#undef OP_less_equal
+#undef OP_greater
+#undef OP_greater_equal
+#undef OP_equal
+#undef OP_not_equal
+#undef OP_get_index
+#undef LOAD_FRAME
 }
 
 #if MISO_MCODE_COMPUTED_GOTO

@@ -23,9 +23,53 @@
 
 namespace miso::mcode {
 
+namespace detail {
+// The VM's call-frame stack: a vector whose push/pop stay inline in the interpreter loop
+// (std::vector::emplace_back is not inlined there); reserve() sizes it for the call-depth
+// limit, so growing is the cold path.
+template <class T>
+class FrameStack {
+ public:
+  void reserve(std::size_t n) {
+    if (n <= capacity_) return;
+    std::unique_ptr<T[]> grown(new T[n]);
+    for (std::size_t i = 0; i < size_; ++i) grown[i] = data_[i];
+    data_ = std::move(grown);
+    capacity_ = n;
+  }
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+  T& back() noexcept { return data_[size_ - 1]; }
+  const T& back() const noexcept { return data_[size_ - 1]; }
+  const T& operator[](std::size_t i) const noexcept { return data_[i]; }
+  void push_back(const T& v) {
+    if (size_ == capacity_) [[unlikely]]
+      grow();
+    data_[size_++] = v;
+  }
+  void pop_back() noexcept { --size_; }
+  void resize(std::size_t n) noexcept { size_ = n; }  // shrinking only
+  void clear() noexcept { size_ = 0; }
+  const T* begin() const noexcept { return data_.get(); }
+  const T* end() const noexcept { return data_.get() + size_; }
+
+ private:
+#if defined(__GNUC__) || defined(__clang__)
+  __attribute__((noinline))
+#endif
+  void
+  grow() {
+    reserve(capacity_ * 2 + 8);
+  }
+  std::unique_ptr<T[]> data_;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = 0;
+};
+}  // namespace detail
+
 struct VmOptions {
   std::ostream* output = nullptr;           // print() target; nullptr = std::cout
-  std::uint64_t instruction_budget = 0;     // instructions per run(); 0 = unlimited
+  std::uint64_t instruction_budget = 0;     // per run(), see instructions_executed(); 0 = unlimited
   std::chrono::milliseconds time_limit{0};  // wall-clock per run(); 0 = unlimited
   std::size_t memory_budget = 0;            // heap bytes; 0 = unlimited
   std::size_t max_call_depth = 1000;        // nested calls before "stack overflow"
@@ -116,6 +160,8 @@ class Vm {
   Value global(std::string_view name) const;
   // Calls f(name, value) for every global, in definition order.
   void for_each_global(const std::function<void(String* name, Value value)>& f) const;
+  // The instruction count the budget sees: charged at loop back-edges (the body's length in
+  // instruction words per iteration) and calls (1), so exact for straight-line loop bodies.
   std::uint64_t instructions_executed() const noexcept { return instructions_; }
 
   // Raises a run-time error at the current instruction (does not return).
@@ -138,6 +184,7 @@ class Vm {
   Upvalue* capture_upvalue(Value* slot);
   void close_upvalues(Value* from);
   void check_deadline();
+  std::uint64_t budget_check();  // at every 1024th instruction: budgets; the next check
   Value binary_arith(int op, Value a, Value b);
   Value power(Value a, Value b);
   bool less(Value a, Value b, bool or_equal);
@@ -153,7 +200,7 @@ class Vm {
   std::ostream* output_;
   std::unique_ptr<Value[]> stack_;
   Value* sp_ = nullptr;
-  std::vector<Frame> frames_;
+  detail::FrameStack<Frame> frames_;
   std::vector<Handler> handlers_;
   Upvalue* open_upvalues_ = nullptr;
   Map* globals_ = nullptr;
@@ -162,6 +209,7 @@ class Vm {
   std::uint64_t budget_end_ = 0;
   std::chrono::steady_clock::time_point deadline_;
   bool has_deadline_ = false;
+  NativeFn range_fn_ = nullptr;  // the builtin range(): ForRangePrep's fast path checks for it
 };
 
 // Runs `source` on a fresh Vm and returns everything it printed (tests, tools).
