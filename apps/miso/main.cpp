@@ -30,8 +30,8 @@ int main(int argc, char** argv) {
       "  miso mprime simplify|expand|factor|diff|integrate|series|limit|solve|eval|latex \"TEXT\" [--var x] [--order "
       "n]\n"
       "              [--at x=1.5,y=2] [--json] (see 'miso mprime --help')\n"
-      "  miso mcode run FILE [ARGS...] | eval \"CODE\" | disasm FILE [--max-instructions N] [--timeout-ms T]\n"
-      "Exit codes: 0 ok, 1 regression or failed self-check, 2 usage error, 3 input/output error.");
+      "  miso mcode [repl] | run FILE [ARGS...] | eval \"CODE\" [ARGS...] | disasm FILE [--allow PATH] [budgets]\n"
+      "Exit codes: 0 ok, 1 regression, failed self-check or failed script, 2 usage error, 3 input/output error.");
 
   Action action;
   add_profile_commands(app, action);
