@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -125,6 +126,29 @@ char* complete_name(const char* text, int state) {
 // Reads one line (without its line break); nullopt at end of input.
 using LineReader = std::function<std::optional<std::string>(const char* prompt)>;
 
+// While an input runs, SIGINT asks the VM to stop (Vm::request_interrupt is a lock-free
+// atomic store, safe in a signal handler); the previous handler comes back afterwards.
+mcode::Vm* interrupt_target = nullptr;
+extern "C" void on_sigint(int) {
+  if (interrupt_target != nullptr) interrupt_target->request_interrupt();
+}
+class InterruptScope {
+ public:
+  explicit InterruptScope(mcode::Vm& vm) {
+    interrupt_target = &vm;
+    previous_ = std::signal(SIGINT, on_sigint);
+  }
+  ~InterruptScope() {
+    std::signal(SIGINT, previous_);
+    interrupt_target = nullptr;
+  }
+  InterruptScope(const InterruptScope&) = delete;
+  InterruptScope& operator=(const InterruptScope&) = delete;
+
+ private:
+  void (*previous_)(int) = SIG_DFL;
+};
+
 class ReplSession {
  public:
   ReplSession(mcode::Vm& vm, std::ostream& out, std::ostream& err) : vm_(vm), out_(out), err_(err) {}
@@ -179,6 +203,9 @@ class ReplSession {
     pending_.clear();
     // Each input is its own "file" so stack traces tell inputs apart.
     const std::string name = "<stdin:" + std::to_string(++inputs_) + ">";
+    // Ctrl-C while the input runs stops it (the session goes on); at the prompt it keeps
+    // the terminal's usual meaning.
+    InterruptScope interrupt(vm_);
     try {
       mcode::Value v = vm_.run_interactive(source, name);
       if (!v.is_empty() && !v.is_nil()) out_ << mcode::to_repr_string(v) << "\n";

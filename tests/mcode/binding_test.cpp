@@ -4,10 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "miso/mcode/vm.hpp"
 
@@ -183,6 +186,24 @@ TEST(Binding, BudgetsApplyInsideCallbacks) {
   EXPECT_NE(f.error("t.apply(fn() { while true { } })").find("instruction budget of 10000 exceeded"),
             std::string::npos);
   EXPECT_EQ(f.run("print(t.apply(fn() { return 5 }))"), "5\n");
+}
+
+TEST(Binding, InterruptStopsARunningScript) {
+  Fixture f;
+  std::atomic<bool> stopped{false};
+  std::thread interrupter([&] {
+    // Keep asking until the script stops (a request made before run() starts is dropped).
+    while (!stopped.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      f.vm.request_interrupt();
+    }
+  });
+  std::string error = f.error("let n = 0\ntry { while true { n += 1 } } catch e { print(\"caught\") }");
+  stopped.store(true);
+  interrupter.join();
+  EXPECT_NE(error.find("interrupted"), std::string::npos) << error;
+  EXPECT_EQ(f.out.str(), "");               // not catchable
+  EXPECT_EQ(f.run("print(1 + 1)"), "2\n");  // a stale request does not stop the next run
 }
 
 TEST(Binding, CollectorRunsDuringCallbacks) {

@@ -372,6 +372,10 @@ std::uint64_t Vm::budget_check() {
 }
 
 void Vm::check_deadline() {
+  if (interrupt_requested_.load(std::memory_order_relaxed)) {
+    interrupt_requested_.store(false, std::memory_order_relaxed);
+    budget_exhausted("interrupted");
+  }
   if (has_deadline_ && std::chrono::steady_clock::now() > deadline_)
     budget_exhausted(
         std::string("time limit of ").append(std::to_string(options_.time_limit.count())).append(" ms exceeded"));
@@ -652,6 +656,7 @@ void Vm::method_call(String* name, std::uint32_t argc) {
 }
 
 void Vm::start_budgets() {
+  interrupt_requested_.store(false, std::memory_order_relaxed);  // a request before this run is stale
   instructions_ = 0;
   budget_end_ = options_.instruction_budget;
   has_deadline_ = options_.time_limit.count() > 0;

@@ -5,6 +5,7 @@
 // budgets reach the host as miso::Error with the message and the M-CODE stack trace.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -152,6 +153,11 @@ class Vm {
 
   const VmOptions& options() const noexcept { return options_; }
 
+  // Asks the running script to stop: at its next budget check (within about a thousand
+  // instructions) run() fails with "interrupted", which scripts cannot catch. Safe to
+  // call from another thread or a signal handler (a lock-free atomic store).
+  void request_interrupt() noexcept { interrupt_requested_.store(true, std::memory_order_relaxed); }
+
   Heap& heap() noexcept { return heap_; }
   std::ostream& output() noexcept { return *output_; }
   void define_global(std::string_view name, Value value);
@@ -209,6 +215,8 @@ class Vm {
   std::uint64_t budget_end_ = 0;
   std::chrono::steady_clock::time_point deadline_;
   bool has_deadline_ = false;
+  std::atomic<bool> interrupt_requested_{false};
+  static_assert(std::atomic<bool>::is_always_lock_free);
   NativeFn range_fn_ = nullptr;  // the builtin range(): ForRangePrep's fast path checks for it
 };
 
