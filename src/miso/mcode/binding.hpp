@@ -12,6 +12,8 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
+#include <new>
 #include <span>
 #include <string>
 #include <string_view>
@@ -48,6 +50,30 @@ T& arg_handle(const NativeCallContext& context, Args args, std::size_t i, const 
   if (i >= args.size() || !args[i].is_handle() || !args[i].as_handle()->is(type))
     argument_error(context, what, type.name, i < args.size() ? args[i] : Value());
   return *args[i].as_handle()->data_as<T>();
+}
+
+// --- engine calls ---
+// Runs engine work inside a native: engine errors (miso::Error, std::bad_alloc, other
+// std::exception) become catchable M-CODE errors "NAME: message" (NAME defaults to the
+// native's qualified name). The VM's MemoryBudgetError passes through untouched, so an
+// exhausted memory budget stays uncatchable even when f allocates on the heap.
+template <typename F>
+auto guarded(const NativeCallContext& context, const std::string& name, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const MemoryBudgetError&) {
+    throw;
+  } catch (const miso::Error& e) {
+    context.error(name + ": " + e.what());
+  } catch (const std::bad_alloc&) {
+    context.error(name + ": out of memory");
+  } catch (const std::exception& e) {
+    context.error(name + ": " + e.what());
+  }
+}
+template <typename F>
+auto guarded(const NativeCallContext& context, F&& f) -> decltype(f()) {
+  return guarded(context, context.name(), std::forward<F>(f));
 }
 
 // --- results ---

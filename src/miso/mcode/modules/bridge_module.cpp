@@ -60,15 +60,6 @@ using ModelPtr = std::shared_ptr<const Model>;
 extern const HandleType kHmmHandle;
 extern const HandleType kDbnHandle;
 
-template <typename F>
-auto guarded(NativeCallContext& context, F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const miso::Error& e) {
-    context.error(context.name() + ": " + e.what());
-  }
-}
-
 std::string display_model(const void* data) {
   const Model& m = **static_cast<const ModelPtr*>(data);
   return std::string(m.hmm ? "<hmm (" : "<dbn (") + std::to_string(m.chain.size()) + " hidden states)>";

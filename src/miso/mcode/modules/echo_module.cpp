@@ -22,15 +22,6 @@ using WorldPtr = std::shared_ptr<echo::World>;
 
 namespace {
 
-template <typename F>
-auto guarded(NativeCallContext& context, F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const miso::Error& e) {
-    context.error(context.name() + ": " + e.what());
-  }
-}
-
 std::string display_world(const void* data) {
   const echo::World& w = **static_cast<const WorldPtr*>(data);
   return "<world (" + std::to_string(w.branch_count()) + (w.branch_count() == 1 ? " branch, " : " branches, ") +

@@ -63,25 +63,6 @@ std::string display_compiled(const void* data) {
   return out + ")";
 }
 
-template <typename F>
-auto guarded(const NativeCallContext& context, const std::string& name, F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const miso::Error& e) {
-    context.error(name + ": " + e.what());
-  } catch (const std::bad_alloc&) {
-    context.error(name + ": out of memory");
-  } catch (const std::exception& e) {
-    context.error(name + ": " + e.what());
-  }
-}
-
-// Runs engine work; its errors become catchable M-CODE errors naming the function.
-template <typename F>
-auto guarded(const NativeCallContext& context, F&& f) -> decltype(f()) {
-  return guarded(context, context.name(), std::forward<F>(f));
-}
-
 bool is_expr(Value v) { return v.is_handle() && v.as_handle()->is(kExprHandle); }
 
 // An expression from an expr handle, a string (parsed), an int or a float.

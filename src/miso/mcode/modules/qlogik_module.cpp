@@ -50,16 +50,6 @@ const qlogik::Network& net_of(NativeCallContext& context, Args args) {
   return *arg_handle<NetworkPtr>(context, args, 0, kNetworkHandle, "receiver");
 }
 
-// Engine errors become catchable M-CODE errors prefixed with the function's name.
-template <typename F>
-auto guarded(NativeCallContext& context, F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const miso::Error& e) {
-    context.error(context.name() + ": " + e.what());
-  }
-}
-
 // {"A": "yes", ...} (values strings) against the network; nil means no evidence.
 qlogik::Evidence evidence_arg(NativeCallContext& context, Args args, std::size_t i, const qlogik::Network& net) {
   qlogik::Evidence ev = qlogik::no_evidence(net);

@@ -27,27 +27,6 @@ namespace tm = miso::tmath;
 
 namespace {
 
-// Runs an engine call; engine errors (miso::Error, allocation failures) become M-CODE
-// errors naming the function. Only engine work goes in here: heap allocations stay
-// outside so that an exhausted memory budget keeps its own (uncatchable) path.
-template <typename F>
-auto guarded(const NativeCallContext& context, const std::string& name, F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const miso::Error& e) {
-    context.error(name + ": " + e.what());
-  } catch (const std::bad_alloc&) {
-    context.error(name + ": out of memory");
-  } catch (const std::exception& e) {
-    context.error(name + ": " + e.what());
-  }
-}
-
-template <typename F>
-auto guarded(const NativeCallContext& context, F&& f) -> decltype(f()) {
-  return guarded(context, context.name(), std::forward<F>(f));
-}
-
 Value wrap(const NativeCallContext& context, tm::Tensor t) {
   std::size_t bytes = t.nbytes();
   return make_handle(context.heap(), kTensorHandle, std::move(t), bytes);
