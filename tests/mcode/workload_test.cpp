@@ -47,7 +47,7 @@ TEST_F(ScriptsWorkloadTest, ScriptsAgreeWithCppAndInputRoundTrips) {
   EXPECT_GT(csv->instructions, csv->items);
   EXPECT_GT(csv->objects_allocated, csv->items);
   EXPECT_NE(r.detail.find("rows"), std::string::npos) << r.detail;
-  for (const char* name : {"words", "tmath", "mprime", "qlogik", "nexus"}) {
+  for (const char* name : {"words", "tmath", "mprime", "qlogik", "nexus", "echo", "bridge"}) {
     const ScriptReport* rep = find_report(w, name);
     ASSERT_NE(rep, nullptr) << name;
     EXPECT_TRUE(rep->passed) << rep->detail;
@@ -78,7 +78,7 @@ TEST_F(ScriptsWorkloadTest, ScriptsAgreeWithCppAndInputRoundTrips) {
 
 TEST_F(ScriptsWorkloadTest, CorruptedExpectedValuesAreDetected) {
   profiler::WorkloadContext ctx{profiler::DataSize::Small, 3, {}, dir_, 0};
-  for (const char* script : {"csv", "words", "tmath", "mprime", "qlogik", "nexus"}) {
+  for (const char* script : {"csv", "words", "tmath", "mprime", "qlogik", "nexus", "echo", "bridge"}) {
     ScriptsWorkloadOptions o = tiny(script);
     o.only = {script};  // the others pass and would only cost time
     ScriptsWorkload w(o);
@@ -91,6 +91,30 @@ TEST_F(ScriptsWorkloadTest, CorruptedExpectedValuesAreDetected) {
     EXPECT_NE(r.detail.find("but C++ computes"), std::string::npos) << r.detail;
   }
   EXPECT_THROW(ScriptsWorkload(tiny("nonsense")).prepare(ctx), Error);
+}
+
+TEST_F(ScriptsWorkloadTest, EchoAndBridgeScriptsDriveTheirEngines) {
+  profiler::WorkloadContext ctx{profiler::DataSize::Small, 11, {}, dir_, 0};
+  ScriptsWorkloadOptions o = tiny();
+  o.only = {"echo", "bridge"};
+  ScriptsWorkload w(o);
+  w.prepare(ctx);
+  w.run(ctx);
+  profiler::CheckResult r = w.check();
+  ASSERT_TRUE(r.passed) << r.detail;
+  ASSERT_EQ(w.reports().size(), 2u);
+  const ScriptReport* echo = find_report(w, "echo");
+  ASSERT_NE(echo, nullptr);
+  EXPECT_EQ(echo->items, 360u);  // 300 nodes on main, 60 on the forked branch
+  // The planted paradoxes were found (and agree with echo C++): all three kinds.
+  EXPECT_NE(r.detail.find("on 2 branches, "), std::string::npos) << r.detail;
+  EXPECT_EQ(r.detail.find(" 0 paradoxes"), std::string::npos) << r.detail;
+  const ScriptReport* bridge = find_report(w, "bridge");
+  ASSERT_NE(bridge, nullptr);
+  EXPECT_EQ(bridge->items, 400u);  // observation steps
+  EXPECT_GT(bridge->bytes, 400u * 3);
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "mcode_hmm.json"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "mcode_observations.txt"));
 }
 
 TEST_F(ScriptsWorkloadTest, AMalformedRowFailsTheWorkloadWithAClearMessage) {

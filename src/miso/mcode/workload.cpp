@@ -9,6 +9,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <span>
 #include <sstream>
 #include <string>
@@ -16,8 +17,12 @@
 #include <unordered_map>
 #include <utility>
 
+#include "miso/bridge/chain.hpp"
+#include "miso/bridge/hmm.hpp"
 #include "miso/core/error.hpp"
 #include "miso/core/hash.hpp"
+#include "miso/echo/paradox.hpp"
+#include "miso/echo/timeline.hpp"
 #include "miso/mcode/modules/modules.hpp"
 #include "miso/mcode/vm.hpp"
 #include "miso/mprime/diff.hpp"
@@ -230,6 +235,90 @@ fn go() {
     return out
   })
   result = {"parallel": par, "sequential": seq}
+}
+go()
+)MC";
+
+// echo: a timeline of N timed nodes with fluents and constraints, a branch forked at its
+// middle whose nodes break constraints, causal order and a requirement on purpose; then
+// check() and fluent-state queries on both branches.
+constexpr const char* kEchoScript = R"MC(
+let result = nil
+fn go() {
+  let types = ["start", "work", "stop"]
+  let w = echo.world("ticks")
+  for i in range(0, N) {
+    let node = {"id": "n" + str(i), "time": 10 * i, "type": types[i % 3], "attributes": {"v": i % 13}}
+    let r = i % 50
+    let block = i // 50
+    if r == 0 { node["initiates"] = ["f" + str(block % 4)] }
+    if r == 10 { node["requires"] = ["f" + str(block % 4)] }
+    if r == 25 { node["terminates"] = ["f" + str((block + 1) % 4)] }
+    w.append("main", node)
+    if i % 100 == 1 { w.constrain(i - 1, i, 5, 20) }    # 10 ticks apart: satisfied
+  }
+  let alt = w.fork("main", N // 2, "alt")
+  let first = len(w)                                     # the id of alt's first node
+  let stride = max(40, ALT // 20)
+  for j in range(0, ALT) {
+    let node = {"id": "a" + str(j), "time": 10 * (N // 2) + 5 + 10 * j, "type": "alt"}
+    if j % stride == 3 { node["requires"] = ["never"] }  # a contradiction
+    w.append(alt, node)
+  }
+  for j in range(0, ALT - 5, stride) {
+    w.constrain(first + j, first + j + 1, 50, 60)        # they are 10 apart: inconsistent
+    w.link(first + j + 5, first + j + 4)                 # an effect before its cause
+  }
+  let paradoxes = []
+  for p in w.check() { paradoxes.push(p.kind + " " + ",".join(p.branches) + " " + p.message) }
+  let held = 0
+  let alt_holds = 0
+  for q in range(0, QUERIES) {
+    let t = (q * 7919) % (10 * N)
+    held += len(w.state_at("main", t))
+    if w.holds(alt, "f1", t) { alt_holds += 1 }
+  }
+  result = {"nodes": len(w), "branches": w.branches(), "paradoxes": paradoxes, "held": held,
+            "alt_holds": alt_holds, "final_state": w.state_at("main", 10 * N)}
+}
+go()
+)MC";
+
+// bridge: an HMM loaded from the scratch folder, over an observation file sampled from it
+// (with some steps unobserved, "?"): ln P(obs) and Viterbi over the whole sequence, then
+// filtering and smoothing window by window, and a prediction.
+constexpr const char* kBridgeScript = R"MC(
+let result = nil
+fn argmax(belief, states) {
+  let best = states[0]
+  for s in states { if belief[s] > belief[best] { best = s } }
+  return best
+}
+fn go() {
+  let h = bridge.load_hmm(HMM)
+  let obs = read_lines(OBS)
+  let states = h.states()
+  let ll = h.log_likelihood(obs)
+  let v = h.viterbi(obs)
+  let window_ll = 0.0
+  let mass = 0.0
+  let agree = 0
+  for start in range(0, len(obs), WINDOW) {
+    let window = obs.slice(start, start + WINDOW)
+    let f = h.filter(window)
+    let s = h.smooth(window)
+    window_ll += f.log_likelihood
+    for t in range(0, len(window)) {
+      let sb = s.beliefs[t]
+      mass += sb[states[0]]
+      if argmax(f.beliefs[t], states) == argmax(sb, states) { agree += 1 }
+    }
+  }
+  let pred = h.predict(obs, 3)
+  let predicted = []
+  for s in states { predicted.push(pred[s]) }
+  result = {"steps": len(obs), "log_likelihood": ll, "path": v.path, "log_probability": v.log_probability,
+            "window_ll": window_ll, "mass": mass, "agree": agree, "predicted": predicted}
 }
 go()
 )MC";
@@ -588,18 +677,21 @@ namespace mp = miso::mprime;
 namespace ql = miso::qlogik;
 
 struct EngineSizes {
-  std::int64_t matrix = 0, matmuls = 0;  // tmath: matmuls of [matrix, matrix] matrices
-  std::int64_t exprs = 0;                // mprime: expressions differentiated
-  std::int64_t queries = 0;              // qlogik: junction-tree queries
-  std::int64_t elements = 0, work = 0;   // nexus: elements and loop length per element
+  std::int64_t matrix = 0, matmuls = 0;   // tmath: matmuls of [matrix, matrix] matrices
+  std::int64_t exprs = 0;                 // mprime: expressions differentiated
+  std::int64_t queries = 0;               // qlogik: junction-tree queries
+  std::int64_t elements = 0, work = 0;    // nexus: elements and loop length per element
+  std::int64_t nodes = 0, alt_nodes = 0;  // echo: nodes on main, nodes appended to the forked branch
+  std::int64_t state_queries = 0;         // echo: state_at + holds queries
+  std::int64_t steps = 0, window = 0;     // bridge: observations, filter/smooth window
 };
 
 EngineSizes engine_sizes(std::uint64_t target) {
   const double mib = static_cast<double>(target) / (1 << 20);
-  if (mib < 0.5) return {32, 2, 20, 5, 8, 300};            // tests
-  if (mib <= 8) return {128, 4, 200, 20, 32, 2000};        // small
-  if (mib <= 256) return {512, 4, 2000, 200, 256, 20000};  // medium
-  return {1024, 4, 10000, 1000, 1024, 20000};              // large
+  if (mib < 0.5) return {32, 2, 20, 5, 8, 300, 300, 60, 200, 400, 100};                        // tests
+  if (mib <= 8) return {128, 4, 200, 20, 32, 2000, 2000, 200, 2000, 20000, 1000};              // small
+  if (mib <= 256) return {512, 4, 2000, 200, 256, 20000, 100000, 10000, 20000, 500000, 1000};  // medium
+  return {1024, 4, 10000, 1000, 1024, 20000, 1000000, 100000, 50000, 2000000, 1000};           // large
 }
 
 // Expressions whose derivatives stay finite at x = 0.7, y = 1.3.
@@ -782,6 +874,237 @@ std::string compare_nexus(Vm& vm, const EngineSizes& z, std::int64_t offset, boo
   return out.str();
 }
 
+// ---------------------------------------------------------------------------------------
+// (d) echo and bridge: the scripts' worlds and models built through the engines' C++ APIs.
+
+namespace ec = miso::echo;
+namespace br = miso::bridge;
+
+struct EchoExpected {
+  std::int64_t nodes = 0, held = 0, alt_holds = 0;
+  std::vector<std::string> branches, paradoxes, final_state;
+};
+
+// The echo script's world, appended node by node as echo_module.cpp's append does (the
+// same interning order, so state_at lists fluents in the same order).
+EchoExpected echo_reference(const EngineSizes& z) {
+  MISO_PROFILE_SCOPE("mcode.workload.echo_reference");
+  EchoExpected e;
+  ec::World w;
+  w.set_unit("ticks");
+  const char* types[] = {"start", "work", "stop"};
+  auto constrain = [&w](ec::NodeId from, ec::NodeId to, ec::Tick lo, ec::Tick hi) {
+    ec::TemporalConstraint c;
+    c.from = from;
+    c.to = to;
+    c.lo = lo;
+    c.hi = hi;
+    c.label = "constraint " + std::to_string(w.constraints().size());
+    w.add_constraint(c);
+  };
+  for (std::int64_t i = 0; i < z.nodes; ++i) {
+    ec::NodeSpec spec;
+    spec.time = 10 * i;
+    spec.type = w.intern(types[i % 3]);
+    const ec::Attribute attr{w.intern("v"), ec::Value::of(static_cast<double>(i % 13))};
+    spec.attributes = std::span(&attr, 1);
+    const std::int64_t r = i % 50, block = i / 50;
+    std::vector<ec::FluentEffect> effects;
+    if (r == 0) effects.push_back({w.intern("f" + std::to_string(block % 4)), ec::Effect::Initiates});
+    if (r == 10) effects.push_back({w.intern("f" + std::to_string(block % 4)), ec::Effect::Requires});
+    if (r == 25) effects.push_back({w.intern("f" + std::to_string((block + 1) % 4)), ec::Effect::Terminates});
+    spec.effects = effects;
+    w.append(w.main(), spec, "n" + std::to_string(i));
+    if (i % 100 == 1) constrain(static_cast<ec::NodeId>(i - 1), static_cast<ec::NodeId>(i), 5, 20);
+  }
+  const ec::BranchId alt = w.fork(w.main(), static_cast<ec::NodeId>(z.nodes / 2), "alt");
+  const ec::NodeId first = w.node_count();
+  const std::int64_t stride = std::max<std::int64_t>(40, z.alt_nodes / 20);
+  for (std::int64_t j = 0; j < z.alt_nodes; ++j) {
+    ec::NodeSpec spec;
+    spec.time = 10 * (z.nodes / 2) + 5 + 10 * j;
+    spec.type = w.intern("alt");
+    std::vector<ec::FluentEffect> effects;
+    if (j % stride == 3) effects.push_back({w.intern("never"), ec::Effect::Requires});
+    spec.effects = effects;
+    w.append(alt, spec, "a" + std::to_string(j));
+  }
+  for (std::int64_t j = 0; j < z.alt_nodes - 5; j += stride) {
+    const auto a = first + static_cast<ec::NodeId>(j);
+    constrain(a, a + 1, 50, 60);
+    w.add_link({a + 5, a + 4});
+  }
+  for (const ec::Paradox& p : ec::check(w).paradoxes) {
+    std::string text = std::string(ec::to_string(p.kind)) + " ";
+    for (std::size_t k = 0; k < p.branches.size(); ++k) text += (k ? "," : "") + w.branch_name(p.branches[k]);
+    e.paradoxes.push_back(text + " " + p.message);
+  }
+  const std::optional<ec::Symbol> f1 = w.lookup("f1");
+  for (std::int64_t q = 0; q < z.state_queries; ++q) {
+    const ec::Tick t = q * 7919 % (10 * z.nodes);
+    e.held += static_cast<std::int64_t>(w.timeline(w.main()).state_at(t).size());
+    if (f1 && w.timeline(alt).holds(*f1, t)) ++e.alt_holds;
+  }
+  for (ec::Symbol s : w.timeline(w.main()).state_at(10 * z.nodes)) e.final_state.push_back(w.text(s));
+  for (ec::BranchId b = 0; b < w.branch_count(); ++b) e.branches.push_back(w.branch_name(b));
+  e.nodes = static_cast<std::int64_t>(w.node_count());
+  return e;
+}
+
+std::vector<std::string> string_list(ResultReader& rd, Map* m, std::string_view key) {
+  std::vector<std::string> out;
+  List* l = rd.list(m, key);
+  for (std::size_t i = 0; i < l->size(); ++i) {
+    if (!l->at(i).is_string()) rd.fail(std::string(key) + "[" + std::to_string(i) + "] is not a string");
+    out.emplace_back(l->at(i).as_string()->view());
+  }
+  return out;
+}
+
+void compare_lists(Comparison& c, const std::string& what, const std::vector<std::string>& got,
+                   const std::vector<std::string>& want) {
+  c.exact(what + " length", static_cast<std::int64_t>(got.size()), static_cast<std::int64_t>(want.size()));
+  for (std::size_t i = 0; i < std::min(got.size(), want.size()); ++i)
+    if (got[i] != want[i]) c.text(what + "[" + std::to_string(i) + "]", got[i], want[i]);
+}
+
+std::string compare_echo(Vm& vm, const EngineSizes& z, const EchoExpected& e, bool& ok) {
+  ResultReader rd(vm);
+  Comparison c("echo");
+  Map* res = rd.root();
+  c.exact("nodes", rd.integer(res, "nodes"), e.nodes);
+  compare_lists(c, "branches", string_list(rd, res, "branches"), e.branches);
+  compare_lists(c, "paradoxes", string_list(rd, res, "paradoxes"), e.paradoxes);
+  c.exact("fluents held over the queries on main", rd.integer(res, "held"), e.held);
+  c.exact("queries where f1 holds on alt", rd.integer(res, "alt_holds"), e.alt_holds);
+  compare_lists(c, "final state", string_list(rd, res, "final_state"), e.final_state);
+  ok = c.ok();
+  if (!ok) return c.first();
+  std::ostringstream out;
+  out << e.nodes << " nodes on 2 branches, " << e.paradoxes.size() << " paradoxes, " << z.state_queries
+      << " state queries equal to echo C++";
+  return out.str();
+}
+
+struct BridgeInput {
+  std::filesystem::path hmm_file, obs_file;
+  std::uint64_t bytes = 0;
+  std::int64_t steps = 0, agree = 0;
+  double log_likelihood = 0, log_probability = 0, window_ll = 0, mass = 0;
+  std::vector<std::string> path;
+  std::vector<double> predicted;
+};
+
+// A sticky random HMM (6 states, 5 symbols) and a sequence sampled from it, every 17th
+// step unobserved, both written where the script may read them; the reference reads them
+// back as the script does.
+BridgeInput prepare_bridge(const std::filesystem::path& dir, const EngineSizes& z, std::uint64_t seed) {
+  MISO_PROFILE_SCOPE("mcode.workload.bridge_reference");
+  constexpr std::size_t kStates = 6, kSymbols = 5;
+  core::SplitMix64 rng(seed ^ 0x627269646765ULL);
+  br::Hmm gen;
+  for (std::size_t s = 0; s < kStates; ++s) gen.states.push_back("s" + std::to_string(s));
+  for (std::size_t o = 0; o < kSymbols; ++o) gen.symbols.push_back("o" + std::to_string(o));
+  auto row = [&rng](std::size_t n, std::size_t heavy) {
+    std::vector<double> r(n);
+    double sum = 0;
+    for (std::size_t k = 0; k < n; ++k) sum += r[k] = 0.05 + rng.next_double() + (k == heavy ? 3.0 : 0.0);
+    for (double& x : r) x /= sum;
+    return r;
+  };
+  gen.initial = row(kStates, kStates);
+  for (std::size_t s = 0; s < kStates; ++s) {
+    for (double x : row(kStates, s)) gen.transition.push_back(x);
+    for (double x : row(kSymbols, s % kSymbols)) gen.emission.push_back(x);
+  }
+  BridgeInput in;
+  in.hmm_file = dir / "mcode_hmm.json";
+  in.obs_file = dir / "mcode_observations.txt";
+  {
+    std::ofstream out(in.hmm_file, std::ios::binary);
+    out << br::to_json(gen);
+    if (!out) throw Error(Error::Kind::Io, std::string(kName) + ": cannot write '" + in.hmm_file.string() + "'");
+  }
+  const br::Hmm hmm = br::load_hmm(in.hmm_file);
+  auto draw = [&rng](std::span<const double> p) {
+    double u = rng.next_double();
+    for (std::size_t k = 0; k + 1 < p.size(); ++k)
+      if ((u -= p[k]) < 0) return k;
+    return p.size() - 1;
+  };
+  std::vector<std::string> symbols;
+  symbols.reserve(static_cast<std::size_t>(z.steps));
+  {
+    std::ofstream out(in.obs_file, std::ios::binary);
+    std::size_t state = draw(hmm.initial);
+    for (std::int64_t t = 0; t < z.steps; ++t) {
+      if (t > 0) state = draw(std::span(hmm.transition).subspan(state * kStates, kStates));
+      const std::size_t o = draw(std::span(hmm.emission).subspan(state * kSymbols, kSymbols));
+      symbols.push_back(t % 17 == 16 ? "?" : hmm.symbols[o]);
+      out << symbols.back() << '\n';
+    }
+    if (!out) throw Error(Error::Kind::Io, std::string(kName) + ": cannot write '" + in.obs_file.string() + "'");
+  }
+  in.bytes = std::filesystem::file_size(in.hmm_file) + std::filesystem::file_size(in.obs_file);
+  in.steps = z.steps;
+  const br::Chain chain = hmm.chain();
+  const br::Likelihoods lk = hmm.likelihoods();
+  const std::vector<std::uint32_t> obs = hmm.observations(symbols);
+  in.log_likelihood = br::log_likelihood(chain, lk, obs);
+  const br::ViterbiResult v = br::viterbi(chain, lk, obs);
+  in.log_probability = v.log_probability;
+  for (std::uint32_t s : v.path) in.path.push_back(chain.states[s]);
+  const std::size_t n = chain.size();
+  auto argmax = [n](std::span<const double> p) {
+    std::size_t best = 0;
+    for (std::size_t s = 0; s < n; ++s)
+      if (p[s] > p[best]) best = s;
+    return best;
+  };
+  const auto window = static_cast<std::size_t>(z.window);
+  for (std::size_t start = 0; start < obs.size(); start += window) {
+    const auto part = std::span(obs).subspan(start, std::min(window, obs.size() - start));
+    const br::FilterResult f = br::filter(chain, lk, part);
+    const br::SmoothResult s = br::smooth(chain, lk, part);
+    in.window_ll += f.log_likelihood;
+    for (std::size_t t = 0; t < part.size(); ++t) {
+      const auto sb = std::span(s.smoothed).subspan(t * n, n);
+      in.mass += sb[0];
+      if (argmax(std::span(f.filtered).subspan(t * n, n)) == argmax(sb)) ++in.agree;
+    }
+  }
+  br::Filter f(chain, lk);
+  for (std::uint32_t o : obs) f.step(o);
+  in.predicted = f.predict(3);
+  return in;
+}
+
+std::string compare_bridge(Vm& vm, const BridgeInput& e, bool& ok) {
+  ResultReader rd(vm);
+  Comparison c("bridge");
+  Map* res = rd.root();
+  c.exact("steps", rd.integer(res, "steps"), e.steps);
+  // The script and C++ run the same engine code on the same numbers: 1e-12 leaves room
+  // only for a different summation order, none for a different model or sequence.
+  c.close("log-likelihood", rd.number(res, "log_likelihood"), e.log_likelihood, 1e-12);
+  c.close("Viterbi log-probability", rd.number(res, "log_probability"), e.log_probability, 1e-12);
+  compare_lists(c, "Viterbi path", string_list(rd, res, "path"), e.path);
+  c.close("sum of the windows' filter log-likelihoods", rd.number(res, "window_ll"), e.window_ll);
+  c.close("smoothed mass of the first state", rd.number(res, "mass"), e.mass);
+  c.exact("steps whose filtered and smoothed argmax agree", rd.integer(res, "agree"), e.agree);
+  List* pred = rd.list(res, "predicted");
+  c.exact("predicted states", static_cast<std::int64_t>(pred->size()), static_cast<std::int64_t>(e.predicted.size()));
+  for (std::size_t i = 0; i < std::min(pred->size(), e.predicted.size()); ++i)
+    c.close("predicted[" + std::to_string(i) + "]", pred->at(i).is_number() ? pred->at(i).to_double() : -1,
+            e.predicted[i]);
+  ok = c.ok();
+  if (!ok) return c.first();
+  std::ostringstream out;
+  out << e.steps << " steps of a 6-state HMM: ln P(obs) " << e.log_likelihood
+      << ", Viterbi path, windowed filter/smooth and prediction equal to bridge C++";
+  return out.str();
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
@@ -801,6 +1124,8 @@ struct ScriptsWorkload::State {
   std::uint64_t expr_bytes = 0;
   MprimeExpected mprime;
   QlogikInput qlogik;
+  EchoExpected echo;
+  BridgeInput bridge;
   double tmath_total_offset = 0;  // the test hook's perturbations
   std::int64_t nexus_offset = 0;
 };
@@ -852,6 +1177,8 @@ void ScriptsWorkload::prepare(const profiler::WorkloadContext& ctx) {
   for (const std::string& e : s.exprs) s.expr_bytes += e.size() + 1;
   s.mprime = differentiate_all(s.exprs);
   s.qlogik = prepare_qlogik(s.dir, s.engines.queries, s.seed);
+  s.echo = echo_reference(s.engines);
+  s.bridge = prepare_bridge(s.dir, s.engines, s.seed);
 
   // The test hook: a wrong expected value must fail the check.
   const std::string& bad = options_.corrupt_expected;
@@ -867,6 +1194,13 @@ void ScriptsWorkload::prepare(const profiler::WorkloadContext& ctx) {
     if (!s.qlogik.marginals.empty()) s.qlogik.marginals.front() += 1e-6;
   } else if (bad == "nexus") {
     s.nexus_offset = 1;
+  } else if (bad == "echo") {
+    s.echo.held += 1;
+  } else if (bad == "bridge") {
+    if (!s.bridge.path.empty()) {
+      std::string& st = s.bridge.path[s.bridge.path.size() / 2];
+      st = st == "s0" ? "s1" : "s0";
+    }
   } else if (!bad.empty()) {
     throw Error(Error::Kind::InvalidArgument, std::string(kName) + ": unknown script '" + bad + "' to corrupt");
   }
@@ -878,7 +1212,7 @@ std::uint64_t ScriptsWorkload::input_bytes() const {
   const State& s = *state_;
   const auto matrix_bytes = static_cast<std::uint64_t>(s.engines.matmuls * s.engines.matrix * s.engines.matrix) * 12;
   return s.csv_bytes + static_cast<std::uint64_t>(s.words_expected.chars + s.words) + matrix_bytes + s.expr_bytes +
-         s.qlogik.bytes;
+         s.qlogik.bytes + s.bridge.bytes;
 }
 
 namespace {
@@ -1003,6 +1337,21 @@ void ScriptsWorkload::run(const profiler::WorkloadContext& /*ctx*/) {
                      vm.define_global("WORK", Value::small_int(s.engines.work));
                    },
                    [&s](Vm& vm, bool& ok) { return compare_nexus(vm, s.engines, s.nexus_offset, ok); }});
+  specs.push_back({"echo", kEchoScript, "nodes", static_cast<std::uint64_t>(z.nodes + z.alt_nodes), 0,
+                   [&s](Vm& vm) {
+                     vm.define_global("N", Value::small_int(s.engines.nodes));
+                     vm.define_global("ALT", Value::small_int(s.engines.alt_nodes));
+                     vm.define_global("QUERIES", Value::small_int(s.engines.state_queries));
+                   },
+                   [&s](Vm& vm, bool& ok) { return compare_echo(vm, s.engines, s.echo, ok); }});
+  specs.push_back({"bridge", kBridgeScript, "steps", static_cast<std::uint64_t>(z.steps), s.bridge.bytes,
+                   [&s](Vm& vm) {
+                     Heap& heap = vm.heap();
+                     vm.define_global("HMM", heap.string_value(s.bridge.hmm_file.string()));
+                     vm.define_global("OBS", heap.string_value(s.bridge.obs_file.string()));
+                     vm.define_global("WINDOW", Value::small_int(s.engines.window));
+                   },
+                   [&s](Vm& vm, bool& ok) { return compare_bridge(vm, s.bridge, ok); }});
   reports_.clear();
   for (const ScriptSpec& spec : specs) {
     const auto& only = options_.only;
@@ -1062,8 +1411,9 @@ std::vector<std::filesystem::path> ScriptsWorkload::save_input(const profiler::W
 void register_workloads(profiler::WorkloadRegistry& registry) {
   registry.add({kName, "mcode",
                 "M-CODE scripts: group-by over a sharded sales CSV (read_lines, split, maps), word frequencies "
-                "(pure language), tmath matmul+softmax, mprime diff, qlogik queries, nexus.parallel_map; each "
-                "result checked against the same computation in C++",
+                "(pure language), tmath matmul+softmax, mprime diff, qlogik queries, nexus.parallel_map, echo "
+                "timelines and paradoxes, bridge HMM inference; each result checked against the same computation "
+                "in C++",
                 [] { return std::make_unique<ScriptsWorkload>(); }});
 }
 

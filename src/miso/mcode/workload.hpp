@@ -9,7 +9,11 @@
 //   mprime diff + evaluate of generated expressions;
 //   qlogik junction-tree queries on bnlearn's alarm (or a random network), loaded by the
 //          script from a BIF file written into the scratch folder;
-//   nexus  nexus.parallel_map against the same loop run sequentially.
+//   nexus  nexus.parallel_map against the same loop run sequentially;
+//   echo   a timeline of timed nodes with fluents and constraints, a forked branch with
+//          planted paradoxes, check() and fluent-state queries;
+//   bridge an HMM loaded from a JSON file over a sampled observation file: ln P(obs),
+//          Viterbi, windowed filter/smooth and a prediction.
 // Every script's result is checked against the same computation done in C++ (exact
 // for counts and ints, a relative 1e-9 for float sums); a mismatch fails the check
 // with the script, the quantity and both values.
@@ -29,7 +33,8 @@ namespace miso::mcode {
 struct ScriptsWorkloadOptions {
   std::uint64_t target_bytes = 0;  // 0: profiler::target_bytes(size)
   std::uint64_t shard_bytes = 16u << 20;
-  // The scripts to run ("csv", "words", "tmath", "mprime", "qlogik", "nexus"); empty: all.
+  // The scripts to run ("csv", "words", "tmath", "mprime", "qlogik", "nexus", "echo",
+  // "bridge"); empty: all.
   std::vector<std::string> only;
   // Test hook: perturbs the C++ expected value of the named script ("csv", "words",
   // "tmath", ...) before the comparison, so a test can prove the check bites.
