@@ -213,7 +213,8 @@ TEST(Heap, MillionsOfShortLivedObjectsStayUnderABound) {
 // objects reachable in a mirror graph kept in plain C++, with intact contents.
 TEST(Heap, RandomGraphsAgainstReferenceReachability) {
   HeapOptions options;
-  options.stress = true;  // collect_if_needed always collects
+  options.stress = true;  // an incremental cycle is always in progress: every push runs the barrier
+  options.verify = true;  // abort if a marked object ever points to an unmarked one at a finish
   Heap heap(options);
   core::SplitMix64 rng(1234);
   std::vector<List*> objects;                      // by id; dangling once freed (never touched then)
@@ -257,6 +258,7 @@ TEST(Heap, RandomGraphsAgainstReferenceReachability) {
         children[parent].push_back(id);
         live_ids.push_back(id);
       }
+      heap.collect_if_needed();  // a slice: the new list is reachable (or garbage) by now
     }
     // Extra edges between live objects (cycles included).
     for (int e = 0; e < 300 && !live_ids.empty(); ++e) {
@@ -264,6 +266,7 @@ TEST(Heap, RandomGraphsAgainstReferenceReachability) {
       std::size_t to = live_ids[rng.next() % live_ids.size()];
       objects[from]->push(heap, Value::object(objects[to]));
       children[from].push_back(to);
+      heap.collect_if_needed();
     }
     // Drop random roots and random edges.
     for (int r = 0; r < 40 && !root_ids.empty(); ++r) {
@@ -278,7 +281,9 @@ TEST(Heap, RandomGraphsAgainstReferenceReachability) {
       objects[id]->remove(k + 1);
       children[id].erase(children[id].begin() + static_cast<std::ptrdiff_t>(k));
     }
-    ASSERT_TRUE(heap.collect_if_needed());
+    // Drops happen without safepoints (live_ids may hold the dropped); then a full
+    // collection (finishing the incremental cycle in progress) must free exactly the rest.
+    heap.collect();
     live = reachable();
     std::uint64_t live_count = 0;
     for (std::size_t id = 0; id < live.size(); ++id) {
@@ -293,6 +298,8 @@ TEST(Heap, RandomGraphsAgainstReferenceReachability) {
     ASSERT_EQ(heap.stats().objects_live, live_count) << "round " << round;
   }
   EXPECT_GT(heap.stats().objects_freed, 1000u);
+  EXPECT_GT(heap.stats().collections, heap.stats().full_collections);  // incremental cycles completed too
+  EXPECT_EQ(heap.stats().verify_violations, 0u);
 }
 
 struct FinalizeLog {
@@ -481,6 +488,215 @@ TEST(Heap, NativesKeepTheirNameAndBoundValue) {
   EXPECT_EQ(native->arity, -1);
   EXPECT_TRUE(root->is_callable());
   EXPECT_EQ(calls, 0);
+}
+
+// ---------------------------------------------------------------- incremental marking
+
+// Under HeapOptions::stress with nothing allocated between safepoints, each safepoint
+// traces exactly one grey object, and the grey stack is LIFO: the roots are greyed newest
+// Rooted first, so the oldest Rooted is traced by the first slice. A filler list of n
+// strings, rooted last, keeps the cycle in progress for about n more safepoints.
+Value filler(Heap& heap, int n) {
+  List* list = heap.list();
+  for (int i = 0; i < n; ++i) list->push(heap, heap.string_value(std::string("f").append(std::to_string(i))));
+  return Value::object(list);
+}
+
+// One safepoint that must leave the cycle in progress.
+void slice(Heap& heap) {
+  ASSERT_TRUE(heap.collect_if_needed());
+  ASSERT_TRUE(heap.marking());
+}
+
+TEST(HeapIncremental, StressSlicesKeepACycleInProgress) {
+  HeapOptions options;
+  options.stress = true;
+  options.verify = true;
+  Heap heap(options);
+  Rooted keep(heap, Value::object(heap.list()));
+  for (int i = 0; i < 200; ++i)
+    keep->as_list()->push(heap, heap.string_value(std::string("s").append(std::to_string(i))));
+  EXPECT_FALSE(heap.marking());
+  std::uint64_t steps = 0;
+  heap.collect_if_needed();
+  while (heap.marking()) {
+    heap.collect_if_needed();
+    ++steps;
+  }
+  // Tiny slices: the 201 objects took many safepoints, not one.
+  EXPECT_GT(steps, 50u);
+  HeapStats s = heap.stats();
+  EXPECT_EQ(s.collections, 1u);
+  EXPECT_EQ(s.full_collections, 0u);
+  EXPECT_EQ(s.slices, steps + 1);
+  EXPECT_LE(s.max_pause_nanoseconds, s.gc_nanoseconds);
+  EXPECT_EQ(s.objects_live, 201u);
+}
+
+// The Dijkstra barrier: the only reference to a young object moves from C++ (the
+// "stack") into an old container that marking already blackened.
+TEST(HeapIncremental, StoreIntoBlackContainerGreysTheValue) {
+  HeapOptions options;
+  options.stress = true;
+  options.verify = true;
+  Heap heap(options);
+  Rooted old_list(heap, Value::object(heap.list()));
+  Rooted old_map(heap, Value::object(heap.map()));
+  Rooted rest(heap, filler(heap, 100));
+  slice(heap);  // starts the cycle, blackens old_list
+  slice(heap);  // blackens old_map
+  ASSERT_TRUE(old_list->as_object()->marked);
+  ASSERT_TRUE(old_map->as_object()->marked);
+  {
+    List* young = heap.list();
+    young->push(heap, heap.string_value(std::string(50, 'y')));
+    old_list->as_list()->push(heap, Value::object(young));  // barrier greys `young`
+    Map* young_map = heap.map();
+    old_map->as_map()->set(heap, heap.string_value("k"), Value::object(young_map));
+    young_map->set(heap, heap.string_value("inner"), heap.string_value(std::string(60, 'z')));
+    EXPECT_TRUE(young->marked);  // grey now
+  }
+  while (heap.marking()) heap.collect_if_needed();
+  EXPECT_EQ(heap.stats().collections, 1u);
+  List* young = old_list->as_list()->at(0).as_list();
+  EXPECT_EQ(young->at(0).as_string()->view(), std::string(50, 'y'));
+  Map* young_map = old_map->as_map()->get(heap.string_value("k")).as_map();
+  EXPECT_EQ(young_map->get(heap.string_value("inner")).as_string()->view(), std::string(60, 'z'));
+  // old list, young list, 'y' string, old map, young map, "k", "inner", 'z' string, filler.
+  EXPECT_EQ(heap.stats().objects_live, 8u + 101);
+}
+
+// List::set and Upvalue stores are raw: their callers add the barrier.
+TEST(HeapIncremental, RawStoresWithTheBarrierSurvive) {
+  HeapOptions options;
+  options.stress = true;
+  options.verify = true;
+  Heap heap(options);
+  Rooted list(heap, Value::object(heap.list()));
+  list->as_list()->resize(heap, 3);
+  Upvalue* up = heap.upvalue(nullptr);
+  up->location = &up->closed;
+  list->as_list()->set(2, Value::object(up));
+  Rooted rest(heap, filler(heap, 100));
+  slice(heap);  // blackens the list, greys `up`
+  slice(heap);  // blackens `up`
+  Value s = heap.string_value(std::string(70, 's'));
+  list->as_list()->set(0, s);
+  heap.write_barrier(list->as_object(), s);
+  Value t = heap.string_value(std::string(70, 't'));
+  up->closed = t;
+  heap.write_barrier(up, t);
+  while (heap.marking()) heap.collect_if_needed();  // finishes the cycle (verify runs)
+  EXPECT_EQ(list->as_list()->at(0).as_string()->view(), std::string(70, 's'));
+  EXPECT_EQ(up->closed.as_string()->view(), std::string(70, 't'));
+  EXPECT_EQ(heap.stats().objects_live, 4u + 101);
+  EXPECT_EQ(heap.stats().full_collections, 0u);
+}
+
+// Handles' engine data is written without a barrier: the finish re-traces marked handles.
+TEST(HeapIncremental, HandleDataChangedWhileMarkingIsRetraced) {
+  HeapOptions options;
+  options.stress = true;
+  options.verify = true;
+  Heap heap(options);
+  auto* engine = new Engine;
+  Rooted h(heap, Value::object(heap.handle(kEngine, engine)));
+  Rooted rest(heap, filler(heap, 100));
+  slice(heap);                                                 // blackens the handle
+  engine->callback = heap.string_value(std::string(80, 'q'));  // no barrier on purpose
+  while (heap.marking()) heap.collect_if_needed();
+  EXPECT_EQ(engine->callback.as_string()->view(), std::string(80, 'q'));
+  EXPECT_EQ(heap.stats().objects_live, 2u + 101);
+}
+
+// Objects born during marking are white: unreachable ones die at the finish, reachable
+// ones are found by the root re-scan.
+TEST(HeapIncremental, YoungGarbageDiesAndYoungRootsLive) {
+  HeapOptions options;
+  options.stress = true;
+  options.verify = true;
+  Heap heap(options);
+  Rooted old_list(heap, Value::object(heap.list()));
+  Rooted rest(heap, filler(heap, 100));
+  slice(heap);
+  RootedVector young(heap);
+  for (int i = 0; i < 100; ++i) {
+    heap.string(std::string(50, 'g') + std::to_string(i));  // garbage
+    young.values().push_back(heap.string_value(std::string(50, 'r') + std::to_string(i)));
+  }
+  while (heap.marking()) heap.collect_if_needed();
+  EXPECT_EQ(heap.stats().objects_live, 1u + 101 + 100);
+  for (int i = 0; i < 100; ++i)
+    EXPECT_EQ(young.values()[static_cast<std::size_t>(i)].as_string()->view(),
+              std::string(50, 'r') + std::to_string(i));
+}
+
+TEST(HeapIncremental, NormalPacingUsesSeveralSlicesForALargeHeap) {
+  HeapOptions options;
+  options.min_threshold = 256 * 1024;
+  options.min_slice_work = 16 * 1024;
+  options.slice_bytes = 8 * 1024;
+  options.verify = true;
+  Heap heap(options);
+  RootedVector keep(heap);
+  // A live set of ~1.5 MB and a steady stream of garbage.
+  for (int i = 0; i < 20000; ++i) {
+    List* pair = heap.list();
+    pair->push(heap, Value::small_int(i));
+    keep.values().push_back(Value::object(pair));
+  }
+  heap.collect();
+  std::uint64_t slices_before = heap.stats().slices;
+  std::uint64_t collections_before = heap.stats().collections;
+  for (int i = 0; i < 300000; ++i) {
+    heap.string(std::string(60, 'x'));
+    if (i % 7 == 0)
+      keep.values()[static_cast<std::size_t>(i) % keep.values().size()].as_list()->push(heap, heap.integer(i));
+    heap.collect_if_needed();
+  }
+  HeapStats s = heap.stats();
+  EXPECT_GT(s.collections, collections_before);
+  // More slices than cycles: cycles were spread over several safepoints.
+  EXPECT_GT(s.slices - slices_before, 2 * (s.collections - collections_before));
+  heap.collect();
+  std::int64_t sum = 0;
+  for (Value v : keep.values()) sum += v.as_list()->at(0).as_int();
+  EXPECT_EQ(sum, std::int64_t{20000} * 19999 / 2);
+  EXPECT_EQ(heap.stats().verify_violations, 0u);
+}
+
+TEST(HeapIncremental, FullStressCollectsAtEverySafepoint) {
+  HeapOptions options;
+  options.stress_full = true;
+  Heap heap(options);
+  Rooted keep(heap, heap.string_value("kept"));
+  for (int i = 0; i < 10; ++i) {
+    heap.string(std::string(50, 'g'));
+    ASSERT_TRUE(heap.collect_if_needed());
+    EXPECT_FALSE(heap.marking());
+    EXPECT_EQ(heap.stats().objects_live, 1u);
+  }
+  EXPECT_EQ(heap.stats().collections, 10u);
+  EXPECT_EQ(heap.stats().full_collections, 10u);
+}
+
+// The verifier catches a missing barrier (a raw store into a black object).
+TEST(HeapIncrementalDeathTest, VerifierCatchesAMissingBarrier) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        HeapOptions options;
+        options.stress = true;
+        options.verify = true;
+        Heap heap(options);
+        Rooted list(heap, Value::object(heap.list()));
+        list->as_list()->resize(heap, 1);
+        Rooted rest(heap, filler(heap, 100));
+        heap.collect_if_needed();                                          // the list is black now
+        list->as_list()->set(0, heap.string_value(std::string(50, 'w')));  // no barrier
+        while (heap.marking()) heap.collect_if_needed();
+      },
+      "mcode heap verify");
 }
 
 }  // namespace

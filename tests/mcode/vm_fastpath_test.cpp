@@ -256,6 +256,12 @@ TEST(VmFastPath, BudgetsStopFastLoopsAndRecursion) {
   EXPECT_NE(e.find("instruction budget of 100000 exceeded"), std::string::npos) << e;
   e = error_of("fn f(n) { if n == 0 { return 0 } return f(n - 1) + f(n - 1) }\nf(40)", options);
   EXPECT_NE(e.find("instruction budget of 100000 exceeded"), std::string::npos) << e;
+  // `continue` in a while loop jumps backwards: it is a charged back-edge too (an input
+  // the fuzzer found looping forever past the budget).
+  e = error_of("let i = 0\nwhile true { i += 0\nif i % 2 == 0 { continue }\ni += 1 }", options);
+  EXPECT_NE(e.find("instruction budget of 100000 exceeded"), std::string::npos) << e;
+  e = error_of("fn main() { while true { continue } }\nmain()", options);
+  EXPECT_NE(e.find("instruction budget of 100000 exceeded"), std::string::npos) << e;
   // The count is charged per loop iteration (the body's length) and per call.
   std::ostringstream out;
   VmOptions counted;

@@ -129,7 +129,12 @@ class Compiler {
       error(program_.body.pos, "function too large (a jump spans more than 8 million instructions)");
       offset = 0;
     }
-    f.code[at] = encode(opcode_of(f.code[at]), static_cast<std::uint32_t>(offset + kJumpBias));
+    // A backward jump (`continue` in a while loop) must be a Loop: the VM charges the
+    // instruction budget and runs a GC safepoint only at back-edges and calls, so a plain
+    // backward Jump would let `while true { continue }` escape both.
+    Op op = opcode_of(f.code[at]);
+    if (op == Op::Jump && offset < 0) op = Op::Loop;
+    f.code[at] = encode(op, static_cast<std::uint32_t>(offset + kJumpBias));
     state_->last_target = std::max(state_->last_target, target);
   }
   // --- peephole fusion of operand loads into the operator that consumes them ---

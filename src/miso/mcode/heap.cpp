@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <new>
 #include <string>
 #include <utility>
@@ -76,6 +78,7 @@ void Heap::charge(std::size_t bytes) {
   if (options_.memory_budget != 0 && (bytes > options_.memory_budget || bytes_in_use_ > options_.memory_budget - bytes))
     throw MemoryBudgetError(options_.memory_budget);
   bytes_in_use_ += bytes;
+  allocated_ += bytes;
   stats_.peak_bytes = std::max(stats_.peak_bytes, bytes_in_use_);
 }
 
@@ -230,6 +233,13 @@ void Heap::account(Function* function) {
     bytes_in_use_ -= function->charged_bytes_ - bytes;
   }
   function->charged_bytes_ = bytes;
+  // The compiler (or a transfer) filled the vectors without barriers: trace it again if
+  // the cycle in progress already blackened it.
+  retrace(function);
+}
+
+void Heap::retrace(Obj* container) {
+  if (marking_ && container->marked) tracer_.grey_.push_back(container);
 }
 
 Closure* Heap::closure(Function* function, std::size_t upvalue_count) {
@@ -315,71 +325,155 @@ void Heap::intern_sweep() {
 
 // ---------------------------------------------------------------- collection
 
-void Heap::trace_children(Obj* o, Tracer& tracer) {
+// Greys o's children; returns the work done in bytes (the object plus the slots read), the
+// unit of the slice budget.
+std::size_t Heap::trace_children(Obj* o, Tracer& tracer) {
   switch (o->kind) {
-    case ObjKind::String:
-    case ObjKind::BoxedInt: return;
-    case ObjKind::List: tracer.mark(static_cast<List*>(o)->items()); return;
+    case ObjKind::String: return sizeof(String);
+    case ObjKind::BoxedInt: return sizeof(BoxedInt);
+    case ObjKind::List: {
+      auto* list = static_cast<List*>(o);
+      tracer.mark(list->items());
+      return sizeof(List) + list->size() * sizeof(Value);
+    }
     case ObjKind::Map: {
       auto* map = static_cast<Map*>(o);
       for (std::size_t i = 0; i < map->used_; ++i) {
         tracer.mark(map->entries_[i].key);
         tracer.mark(map->entries_[i].value);
       }
-      return;
+      return sizeof(Map) + map->used_ * sizeof(Map::Entry);
     }
     case ObjKind::Function: {
       auto* function = static_cast<Function*>(o);
       tracer.mark(function->name);
       tracer.mark(function->source);
       tracer.mark(function->constants);
-      return;
+      return sizeof(Function) + function->constants.size() * sizeof(Value);
     }
     case ObjKind::Closure: {
       auto* closure = static_cast<Closure*>(o);
       tracer.mark(closure->function());
       for (std::size_t i = 0; i < closure->upvalue_count(); ++i) tracer.mark(closure->upvalue(i));
-      return;
+      return object_size(o);
     }
     case ObjKind::Upvalue: {
       // An open upvalue's slot is in the VM stack, which the VM's root tracer marks.
       auto* upvalue = static_cast<Upvalue*>(o);
       if (!upvalue->is_open()) tracer.mark(upvalue->closed);
-      return;
+      return sizeof(Upvalue);
     }
     case ObjKind::Native: {
       auto* native = static_cast<Native*>(o);
       tracer.mark(native->name);
       tracer.mark(native->bound);
-      return;
+      if (marking_ && !tracer.verifying_) retrace_.push_back(o);
+      return sizeof(Native);
     }
     case ObjKind::Handle: {
       auto* handle = static_cast<Handle*>(o);
-      if (handle->type_->trace != nullptr) handle->type_->trace(handle->data_, tracer);
-      return;
+      if (handle->type_->trace != nullptr) {
+        handle->type_->trace(handle->data_, tracer);
+        if (marking_ && !tracer.verifying_) retrace_.push_back(o);
+      }
+      return sizeof(Handle);
     }
+  }
+  return 0;
+}
+
+void Heap::record_pause(std::uint64_t nanoseconds) noexcept {
+  stats_.gc_nanoseconds += nanoseconds;
+  stats_.max_pause_nanoseconds = std::max(stats_.max_pause_nanoseconds, nanoseconds);
+}
+
+namespace {
+
+std::uint64_t nanoseconds_since(std::chrono::steady_clock::time_point start) {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count());
+}
+
+}  // namespace
+
+void Heap::mark_roots() {
+  for (auto& [id, trace] : root_tracers_) trace(tracer_);
+  for (RootNode* node = roots_; node != nullptr; node = node->next_) node->trace_(*node, tracer_);
+}
+
+// Precondition: not marking, every object white.
+void Heap::start_cycle() {
+  tracer_.grey_.clear();
+  retrace_.clear();
+  marking_ = true;  // before the roots: trace_children records Handles/Natives from now on
+  try {
+    mark_roots();
+  } catch (...) {
+    abort_cycle();
+    throw;
+  }
+  allocated_at_slice_ = allocated_;
+}
+
+bool Heap::mark_slice(std::size_t work_budget) {
+  std::size_t work = 0;
+  std::vector<Obj*>& grey = tracer_.grey_;
+  while (!grey.empty() && work < work_budget) {
+    Obj* o = grey.back();
+    grey.pop_back();
+    work += trace_children(o, tracer_);
+  }
+  return grey.empty();
+}
+
+// A root tracer threw or the grey stack could not grow: forget the partial marks so the
+// next cycle starts clean, and free nothing.
+void Heap::abort_cycle() noexcept {
+  for (Obj* o = objects_; o != nullptr; o = o->next_object) o->marked = false;
+  tracer_.grey_.clear();
+  retrace_.clear();
+  marking_ = false;
+}
+
+// The atomic end of a cycle: roots were not barrier'd, so re-scan them; Handles and
+// Natives may have gained Values behind the barrier's back, so re-trace them; then sweep.
+void Heap::finish_cycle() {
+  MISO_PROFILE_SCOPE("mcode.gc.finish");
+  try {
+    mark_roots();
+    mark_slice(SIZE_MAX);
+    // Tracing them again appends them again: walk a moved-out copy. Those blackened from
+    // here on are traced with their current data, nothing to redo for them.
+    std::vector<Obj*> again = std::move(retrace_);
+    retrace_.clear();
+    for (Obj* o : again) trace_children(o, tracer_);
+    mark_slice(SIZE_MAX);
+  } catch (...) {
+    abort_cycle();
+    throw;
+  }
+  marking_ = false;
+  retrace_.clear();
+  if (options_.verify) verify_marks();
+  sweep();
+}
+
+// Tri-colour invariant check (tests): every child of a marked object is marked, so the
+// sweep frees nothing reachable. Objects are walked directly, O(heap).
+void Heap::verify_marks() {
+  tracer_.verifying_ = true;
+  tracer_.violations_ = 0;
+  for (Obj* o = objects_; o != nullptr; o = o->next_object)
+    if (o->marked) trace_children(o, tracer_);
+  tracer_.verifying_ = false;
+  stats_.verify_violations += tracer_.violations_;
+  if (tracer_.violations_ != 0) {
+    std::fprintf(stderr, "mcode heap verify: %zu marked->unmarked edges before sweep\n", tracer_.violations_);
+    std::abort();  // continuing would free reachable objects
   }
 }
 
-void Heap::collect() {
-  MISO_PROFILE_SCOPE("mcode.gc");
-  auto start = std::chrono::steady_clock::now();
-  tracer_.grey_.clear();
-  try {
-    for (auto& [id, trace] : root_tracers_) trace(tracer_);
-    for (RootNode* node = roots_; node != nullptr; node = node->next_) node->trace_(*node, tracer_);
-    while (!tracer_.grey_.empty()) {
-      Obj* o = tracer_.grey_.back();
-      tracer_.grey_.pop_back();
-      trace_children(o, tracer_);
-    }
-  } catch (...) {
-    // A root tracer threw (or the grey stack could not grow): forget the partial marks so
-    // the next collection starts clean, and free nothing.
-    for (Obj* o = objects_; o != nullptr; o = o->next_object) o->marked = false;
-    tracer_.grey_.clear();
-    throw;
-  }
+void Heap::sweep() {
   intern_sweep();
   Obj** link = &objects_;
   while (Obj* o = *link) {
@@ -394,8 +488,68 @@ void Heap::collect() {
   ++stats_.collections;
   stats_.bytes_after_last_gc = bytes_in_use_;
   update_threshold();
-  stats_.gc_nanoseconds += static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count());
+}
+
+void Heap::collect() {
+  MISO_PROFILE_SCOPE("mcode.gc");
+  auto start = std::chrono::steady_clock::now();
+  full_collection();
+  record_pause(nanoseconds_since(start));
+}
+
+// Stop-the-world. A cycle in progress is restarted rather than finished: objects it
+// marked may have died since (floating garbage), and collect() promises to free every
+// object unreachable at the call.
+void Heap::full_collection() {
+  if (marking_) abort_cycle();
+  start_cycle();
+  try {
+    mark_slice(SIZE_MAX);
+  } catch (...) {
+    abort_cycle();
+    throw;
+  }
+  finish_cycle();
+  ++stats_.full_collections;
+}
+
+// One safepoint's worth of GC work.
+void Heap::step() {
+  if (options_.stress_full) {
+    collect();
+    return;
+  }
+  MISO_PROFILE_SCOPE("mcode.gc.step");
+  auto start = std::chrono::steady_clock::now();
+  ++stats_.slices;
+  std::size_t budget = options_.memory_budget;
+  std::size_t live = stats_.bytes_after_last_gc;
+  // Close to the budget (3/4 of the way from the last live size): collect fully now rather
+  // than let garbage pile up while marking slowly.
+  bool emergency = budget != 0 && (live >= budget || bytes_in_use_ >= live + (budget - live) / 4 * 3);
+  if (emergency) {
+    full_collection();
+  } else {
+    if (!marking_) start_cycle();
+    auto debt = static_cast<double>(allocated_ - allocated_at_slice_) * options_.step;
+    std::size_t minimum = options_.stress ? 1 : options_.min_slice_work;
+    std::size_t work = std::max(minimum, static_cast<std::size_t>(std::min(debt, 1e18)));
+    bool drained;
+    try {
+      drained = mark_slice(work);
+    } catch (...) {
+      abort_cycle();
+      throw;
+    }
+    if (drained) {
+      finish_cycle();
+    } else {
+      threshold_ = bytes_in_use_ + options_.slice_bytes;
+      if (budget != 0 && live < budget) threshold_ = std::min(threshold_, live + (budget - live) / 4 * 3);
+    }
+  }
+  allocated_at_slice_ = allocated_;
+  record_pause(nanoseconds_since(start));
 }
 
 void Heap::update_threshold() {

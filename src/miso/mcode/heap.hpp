@@ -2,21 +2,43 @@
 // strings, enforces the memory budget of untrusted scripts and reclaims garbage with a
 // precise tracing collector whose roots the VM and host code declare.
 //
-// ## Collector: stop-the-world mark-sweep, tri-colour, with an explicit grey stack
-// Mark: roots (root tracers + Rooted values) are greyed onto a stack; `propagate` pops an
-// object, blackens it and greys its children. No recursion, so a million-deep list marks
-// in constant C++ stack. The intern table is weak: unmarked strings leave it before the
-// sweep. Sweep: one pass over the intrusive list of all objects frees the unmarked
-// (running handle finalizers) and clears the mark of the survivors.
+// ## Collector: incremental tri-colour mark-sweep with a Dijkstra insertion barrier
+// Colours: white = !marked, grey = marked and on the grey stack, black = marked and
+// traced. A cycle goes Idle -> Marking -> (atomic finish) -> sweep -> Idle:
+// - Start (at a safepoint once bytes in use pass the threshold): the roots (root tracers
+//   + Rooted values) are greyed. Nothing else is touched, so the pause is O(roots).
+// - Marking: every later safepoint that is due runs one slice: it pops grey objects,
+//   blackens them and greys their children until it has traced max(min_slice_work,
+//   step * bytes allocated since the previous slice) bytes. The next slice is due after
+//   another slice_bytes of allocation. Objects allocated while marking are born white.
+// - The mutator keeps running between slices. The invariant "no black object points to a
+//   white one" holds because every store of a Value into an existing heap object goes
+//   through `write_barrier(container, value)`: while marking, a white value stored into a
+//   marked container is greyed (Dijkstra). Roots (VM stack, frames, open upvalues,
+//   Rooted) are NOT barrier'd: instead the finish re-scans all of them.
+// - Finish (atomic, when the grey stack empties): re-scan all roots, re-trace the marked
+//   Handles and Natives (their engine data / `bound` slot are written by native code
+//   without a barrier), drain the grey stack, optionally verify the invariant
+//   (HeapOptions::verify), then sweep: drop unmarked strings from the weak intern table
+//   and free every unmarked object (running handle finalizers) in one pass.
+// Marking never recurses (an explicit grey stack), so a million-deep list marks in
+// constant C++ stack. `collect()` is a full synchronous collection that frees everything
+// unreachable at the call (a cycle in progress is restarted, not finished: it may hold
+// floating garbage, objects marked before they died, which a finished cycle keeps until
+// the next one). With a memory budget, a safepoint that finds bytes in use 3/4 of the way
+// from the last live size to the budget runs such a full collection at once.
 //
-// Why not incremental yet: a script heap in this project is small next to the engine data
-// it drives (tensors live outside it behind handles), so pauses are short; a
-// stop-the-world collector is the one that can be proven free of use-after-free by
-// stress tests today. The path to incremental is laid: marking is already a resumable
-// work list (`propagate` can take a budget of objects per step), and every store of a
-// Value into a heap object by the VM must go through `Heap::write_barrier(container,
-// value)` (today a no-op, inline): turning it into a Dijkstra barrier (grey a white
-// value stored into a black container while marking) is all incremental marking needs.
+// Barrier rules (for VM and native authors): after storing a Value into an object that
+// existed at the previous safepoint (List::set, writing through items(), Upvalue::closed,
+// Native::bound, Closure upvalue slots, Function constants outside the compiler) call
+// `heap.write_barrier(object, value)`. The mutators that take a Heap (List::push /
+// insert / resize, Map::set) call it themselves. Not needed: stores into objects
+// allocated since the last safepoint (they are white or grey: no slice has run), stores
+// into roots, reordering a container's own elements (sort, reverse, remove), and
+// Function vectors followed by Heap::account (which re-greys the function).
+// Stress modes (tests): `stress` runs a tiny slice (one object) at every safepoint so
+// cycles are always in progress and the barrier paths run constantly; `stress_full`
+// runs a full collection at every safepoint (the old stop-the-world stress).
 //
 // ## Safepoints: allocation never collects
 // Allocating functions only count bytes; collection happens at `collect_if_needed()`,
@@ -72,6 +94,10 @@ class Tracer {
   }
   void mark(Obj* o) {
     if (o != nullptr && !o->marked) {
+      if (verifying_) {  // Heap::verify: a marked object reaching a white one
+        ++violations_;
+        return;
+      }
       o->marked = true;
       grey_.push_back(o);
     }
@@ -83,26 +109,39 @@ class Tracer {
  private:
   friend class Heap;
   std::vector<Obj*> grey_;
+  bool verifying_ = false;
+  std::size_t violations_ = 0;
 };
 
 struct HeapOptions {
   std::size_t memory_budget = 0;         // bytes; 0 = unlimited
   std::size_t min_threshold = 1u << 20;  // first collection after this many bytes
   double growth_factor = 2.0;            // next threshold = live * growth_factor
-  bool stress = false;                   // collect at every safepoint (tests)
+  // Incremental pacing: a slice traces max(min_slice_work, step * bytes allocated since
+  // the previous slice) bytes of objects; the next slice runs after slice_bytes more.
+  double step = 2.0;
+  std::size_t min_slice_work = 64u << 10;
+  std::size_t slice_bytes = 32u << 10;
+  bool stress = false;       // tests: a cycle always in progress, one-object slice per safepoint
+  bool stress_full = false;  // tests: a full collection at every safepoint
+  bool verify = false;       // tests: check "no marked object points to a white one" before each sweep
 };
 
 struct HeapStats {
-  std::uint64_t collections = 0;
-  std::size_t bytes_in_use = 0;         // now (live + garbage not yet collected)
-  std::size_t bytes_after_last_gc = 0;  // live bytes found by the last collection
-  std::size_t peak_bytes = 0;           // highest bytes_in_use
-  std::size_t threshold = 0;            // bytes_in_use that makes a collection due
-  std::uint64_t objects_live = 0;       // allocated and not yet freed
-  std::uint64_t objects_allocated = 0;  // cumulative
-  std::uint64_t objects_freed = 0;      // cumulative
-  std::uint64_t bytes_freed = 0;        // cumulative (objects and their storage)
-  std::uint64_t gc_nanoseconds = 0;     // cumulative time inside collect()
+  std::uint64_t collections = 0;            // completed cycles (incremental or full)
+  std::uint64_t full_collections = 0;       // of which collect() calls / budget emergencies
+  std::uint64_t slices = 0;                 // safepoint GC steps (start, slice or finish)
+  std::uint64_t max_pause_nanoseconds = 0;  // longest single step or full collection
+  std::size_t bytes_in_use = 0;             // now (live + garbage not yet collected)
+  std::size_t bytes_after_last_gc = 0;      // live bytes found by the last collection
+  std::size_t peak_bytes = 0;               // highest bytes_in_use
+  std::size_t threshold = 0;                // bytes_in_use that makes a collection due
+  std::uint64_t objects_live = 0;           // allocated and not yet freed
+  std::uint64_t objects_allocated = 0;      // cumulative
+  std::uint64_t objects_freed = 0;          // cumulative
+  std::uint64_t bytes_freed = 0;            // cumulative (objects and their storage)
+  std::uint64_t gc_nanoseconds = 0;         // cumulative time inside the collector
+  std::uint64_t verify_violations = 0;      // HeapOptions::verify findings (must stay 0)
   std::size_t interned_strings = 0;
 };
 
@@ -194,21 +233,31 @@ class Heap {
   void remove_root_tracer(std::size_t id);
 
   // --- collection ---
-  bool collection_due() const noexcept { return bytes_in_use_ > threshold_ || options_.stress; }
-  // The safepoint: collects when due. Returns whether it collected.
+  bool collection_due() const noexcept { return bytes_in_use_ > threshold_ || options_.stress || options_.stress_full; }
+  // The safepoint: when due, starts a cycle, runs a marking slice or finishes a cycle.
+  // Returns whether it did GC work.
   bool collect_if_needed() {
     if (!collection_due()) return false;
-    collect();
+    step();
     return true;
   }
+  // Full synchronous (stop-the-world) collection: frees every object unreachable now. A
+  // cycle in progress is restarted (its marks may cover objects that died since).
   void collect();
+  // Whether an incremental cycle is in progress (write barriers active).
+  bool marking() const noexcept { return marking_; }
 
-  // Store barrier for the (future) incremental collector: call it for every store of a
-  // Value into a heap object (list element, map entry, closed upvalue, ...). A no-op now.
+  // Store barrier: call it after every store of a Value into an existing heap object
+  // (see "Barrier rules" above). One predictable branch when not marking.
   void write_barrier(Obj* container, Value stored) noexcept {
-    (void)container;
-    (void)stored;
+    if (marking_ && stored.is_object()) barrier_slow(container, stored.as_object());
   }
+  void write_barrier(Obj* container, Obj* stored) noexcept {
+    if (marking_ && stored != nullptr) barrier_slow(container, stored);
+  }
+  // Bulk form: the contents of `container` changed wholesale (e.g. a handle's engine data
+  // gained several Values): re-grey it so the cycle in progress traces it again.
+  void retrace(Obj* container);
 
   // --- budget and statistics ---
   void set_memory_budget(std::size_t bytes);  // 0 = unlimited
@@ -233,14 +282,34 @@ class Heap {
   void intern_sweep();
   void charge(std::size_t bytes);
   void free_object(Obj* o);
-  void trace_children(Obj* o, Tracer& tracer);
+  std::size_t trace_children(Obj* o, Tracer& tracer);
   void update_threshold();
+  void barrier_slow(Obj* container, Obj* stored) noexcept {
+    if (container->marked && !stored->marked) {
+      stored->marked = true;
+      tracer_.grey_.push_back(stored);  // may terminate on out-of-memory (noexcept)
+    }
+  }
+  void step();
+  void full_collection();
+  void start_cycle();
+  void mark_roots();
+  bool mark_slice(std::size_t work_budget);  // true when the grey stack is empty
+  void finish_cycle();
+  void abort_cycle() noexcept;
+  void verify_marks();
+  void sweep();
+  void record_pause(std::uint64_t nanoseconds) noexcept;
   static std::size_t object_size(const Obj* o) noexcept;
 
   HeapOptions options_;
   Obj* objects_ = nullptr;  // every object, newest first
   std::size_t bytes_in_use_ = 0;
   std::size_t threshold_ = 0;
+  bool marking_ = false;
+  std::uint64_t allocated_ = 0;           // cumulative bytes charged (drives slice sizes)
+  std::uint64_t allocated_at_slice_ = 0;  // allocated_ at the end of the previous slice
+  std::vector<Obj*> retrace_;             // marked Handles/Natives, re-traced at the finish
   HeapStats stats_;
   Tracer tracer_;
   RootNode* roots_ = nullptr;  // head of the Rooted list

@@ -248,17 +248,21 @@ std::int64_t Value::as_int() const noexcept {
 
 // --- List: a growable array of Values ---
 // Element storage is charged to the heap. Mutators that take a Heap may grow the array;
-// they never collect (see "Safepoints" in heap.hpp), so the caller's values stay valid.
+// they never collect (see "Safepoints" in heap.hpp), so the caller's values stay valid,
+// and they run the collector's write barrier themselves.
 class List : public Obj {
  public:
   std::size_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }
   // Unchecked element access; index < size().
   Value at(std::size_t index) const noexcept { return items_[index]; }
-  // Unchecked store; index < size(). Callers holding the Heap follow it with
-  // heap.write_barrier(list, v) (a no-op today, needed by an incremental collector).
+  // Unchecked store; index < size(). Raw: the caller follows it with
+  // heap.write_barrier(list, v) unless the list was allocated since the last safepoint
+  // (the incremental collector's invariant, see "Barrier rules" in heap.hpp).
   void set(std::size_t index, Value v) noexcept { items_[index] = v; }
   std::span<const Value> items() const noexcept { return {items_, size_}; }
+  // Writing a new Value through the mutable span needs the barrier like set(); reordering
+  // the list's own elements in place (sort, reverse) does not: it stores no new reference.
   std::span<Value> items() noexcept { return {items_, size_}; }
 
   void push(Heap& heap, Value v);
@@ -299,8 +303,8 @@ class Map : public Obj {
   // The value for `key`, or Value::empty() when absent.
   Value get(Value key) const noexcept;
   bool contains(Value key) const noexcept { return !get(key).is_empty(); }
-  // Inserts or overwrites (the original key object and position are kept on overwrite).
-  // Throws miso::Error(InvalidArgument) for a NaN key.
+  // Inserts or overwrites (the original key object and position are kept on overwrite);
+  // runs the write barrier. Throws miso::Error(InvalidArgument) for a NaN key.
   void set(Heap& heap, Value key, Value value);
   // Returns whether the key was present.
   bool remove(Value key) noexcept;
@@ -363,7 +367,8 @@ class Function : public Obj {
 
 // --- Upvalue: a captured variable ---
 // Open: `location` points at the VM stack slot (the VM must rebase it if it moves the
-// stack). Closed: the value moved into `closed` and `location` points at it.
+// stack). Closed: the value moved into `closed` and `location` points at it. Storing into
+// a closed upvalue (or closing it) needs heap.write_barrier(upvalue, value).
 class Upvalue : public Obj {
  public:
   Value* location;
@@ -409,7 +414,7 @@ class Native : public Obj {
   String* name;
   NativeFn fn;
   int arity;    // -1: variadic
-  Value bound;  // traced: a receiver or module table the builtin needs
+  Value bound;  // traced (re-traced at each cycle's finish, so stores need no barrier)
   void* data;   // untraced host pointer (binding table entry, engine object, ...)
 
  private:
@@ -437,7 +442,10 @@ const char* handle_op_text(HandleOp op) noexcept;  // "+", ..., "@", "-" (unary)
 // --- Handle: an opaque engine object (tensor, timeline, network, expression) ---
 // One static HandleType per engine type. `finalize` runs exactly once: when the handle
 // is collected or when the heap is destroyed. It must not touch the heap or throw.
-// `trace` (optional) marks Values the engine object keeps alive (callbacks, ...).
+// `trace` (optional) marks Values the engine object keeps alive (callbacks, ...). The
+// engine object may gain Values after creation without a write barrier: the incremental
+// collector re-traces every marked handle that has a `trace` in its atomic finish (and
+// Heap::retrace / write_barrier(handle, v) are available to owners that prefer to say so).
 // `methods` are found by `x.name(...)` (receiver passed as args[0]) and properties by
 // `x.name`. `binary` (optional) implements operators when either operand is a handle of
 // this type (the left operand's type is asked first). `display` (optional) is the text
