@@ -544,8 +544,9 @@ void Heap::step() {
     if (drained) {
       finish_cycle();
     } else {
-      threshold_ = bytes_in_use_ + options_.slice_bytes;
-      if (budget != 0 && live < budget) threshold_ = std::min(threshold_, live + (budget - live) / 4 * 3);
+      std::size_t next = bytes_in_use_ + options_.slice_bytes;
+      if (budget != 0 && live < budget) next = std::min(next, live + (budget - live) / 4 * 3);
+      set_threshold(next);
     }
   }
   allocated_at_slice_ = allocated_;
@@ -558,7 +559,12 @@ void Heap::update_threshold() {
   std::size_t threshold = std::max(options_.min_threshold, static_cast<std::size_t>(grown));
   std::size_t budget = options_.memory_budget;
   if (budget != 0) threshold = std::min(threshold, live < budget ? live + (budget - live) / 2 : live);
+  set_threshold(threshold);
+}
+
+void Heap::set_threshold(std::size_t threshold) noexcept {
   threshold_ = threshold;
+  due_at_ = options_.stress || options_.stress_full ? 0 : threshold;
 }
 
 void Heap::set_memory_budget(std::size_t bytes) {

@@ -233,7 +233,8 @@ class Heap {
   void remove_root_tracer(std::size_t id);
 
   // --- collection ---
-  bool collection_due() const noexcept { return bytes_in_use_ > threshold_ || options_.stress || options_.stress_full; }
+  // One compare at every safepoint: due_at_ is the threshold, or 0 in the stress modes.
+  bool collection_due() const noexcept { return bytes_in_use_ > due_at_; }
   // The safepoint: when due, starts a cycle, runs a marking slice or finishes a cycle.
   // Returns whether it did GC work.
   bool collect_if_needed() {
@@ -284,6 +285,7 @@ class Heap {
   void free_object(Obj* o);
   std::size_t trace_children(Obj* o, Tracer& tracer);
   void update_threshold();
+  void set_threshold(std::size_t threshold) noexcept;
   void barrier_slow(Obj* container, Obj* stored) noexcept {
     if (container->marked && !stored->marked) {
       stored->marked = true;
@@ -306,6 +308,7 @@ class Heap {
   Obj* objects_ = nullptr;  // every object, newest first
   std::size_t bytes_in_use_ = 0;
   std::size_t threshold_ = 0;
+  std::size_t due_at_ = 0;  // collection_due() when bytes_in_use_ exceeds it (see set_threshold)
   bool marking_ = false;
   std::uint64_t allocated_ = 0;           // cumulative bytes charged (drives slice sizes)
   std::uint64_t allocated_at_slice_ = 0;  // allocated_ at the end of the previous slice
