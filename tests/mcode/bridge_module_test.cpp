@@ -14,26 +14,15 @@
 #include "miso/mcode/vm.hpp"
 #include "miso/qlogik/decision.hpp"
 #include "miso/qlogik/format.hpp"
+#include "script_test_util.hpp"
 
 namespace miso::mcode {
 namespace {
 
+using test_util::error_of;
+using test_util::with_access;
+
 const std::string kData = std::string(MISO_DATA_DIR) + "/bridge";
-
-VmOptions with_access(std::vector<std::filesystem::path> paths) {
-  VmOptions options;
-  options.allowed_paths = std::move(paths);
-  return options;
-}
-
-std::string error_of(std::string_view source, VmOptions options = {}) {
-  try {
-    run_to_string(source, options);
-  } catch (const miso::Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 const char* kUmbrella = R"(let h = bridge.hmm({"states": ["rain", "dry"], "symbols": ["umbrella", "none"],
   "initial": [0.5, 0.5], "transition": [[0.7, 0.3], [0.3, 0.7]], "emission": [[0.9, 0.1], [0.2, 0.8]]})

@@ -8,26 +8,15 @@
 #include "miso/echo/format.hpp"
 #include "miso/echo/paradox.hpp"
 #include "miso/mcode/vm.hpp"
+#include "script_test_util.hpp"
 
 namespace miso::mcode {
 namespace {
 
+using test_util::error_of;
+using test_util::with_access;
+
 const std::string kData = MISO_DATA_DIR;
-
-VmOptions with_access(std::vector<std::filesystem::path> paths) {
-  VmOptions options;
-  options.allowed_paths = std::move(paths);
-  return options;
-}
-
-std::string error_of(std::string_view source, VmOptions options = {}) {
-  try {
-    run_to_string(source, options);
-  } catch (const miso::Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 TEST(EchoModule, BuildBranchAndFluents) {
   std::string source = R"(

@@ -19,23 +19,17 @@
 #include "miso/mprime/series.hpp"
 #include "miso/mprime/simplify.hpp"
 #include "miso/tmath/tensor.hpp"
+#include "script_test_util.hpp"
 
 namespace miso::mcode {
 namespace {
+
+using test_util::error_of;
 
 namespace mp = miso::mprime;
 namespace tm = miso::tmath;
 
 std::string run(std::string_view source, VmOptions options = {}) { return run_to_string(source, options); }
-
-std::string error_of(std::string_view source, VmOptions options = {}) {
-  try {
-    run_to_string(source, options);
-  } catch (const miso::Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 mp::Expr expr_global(Vm& vm, std::string_view name) {
   Value v = vm.global(name);

@@ -8,20 +8,14 @@
 
 #include "miso/mcode/vm.hpp"
 #include "miso/nexus/executor.hpp"
+#include "script_test_util.hpp"
 
 namespace miso::mcode {
 namespace {
 
-std::string run(std::string_view source, VmOptions options = {}) { return run_to_string(source, options); }
+using test_util::error_of;
 
-std::string error_of(std::string_view source, VmOptions options = {}) {
-  try {
-    run_to_string(source, options);
-  } catch (const miso::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+std::string run(std::string_view source, VmOptions options = {}) { return run_to_string(source, options); }
 
 constexpr const char* kFib = R"(
 fn fib(n) {

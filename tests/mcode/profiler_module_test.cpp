@@ -9,20 +9,14 @@
 #include "miso/profiler/clock.hpp"
 #include "miso/profiler/metric.hpp"
 #include "miso/profiler/thread_registry.hpp"
+#include "script_test_util.hpp"
 
 namespace miso::mcode {
 namespace {
 
-std::string run(std::string_view source, VmOptions options = {}) { return run_to_string(source, options); }
+using test_util::error_of;
 
-std::string error_of(std::string_view source, VmOptions options = {}) {
-  try {
-    run_to_string(source, options);
-  } catch (const miso::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+std::string run(std::string_view source, VmOptions options = {}) { return run_to_string(source, options); }
 
 // Span events named `name` that ended after `from` on any thread.
 std::vector<profiler::ThreadSpanEvent> events_named(const std::string& name, std::uint64_t from) {

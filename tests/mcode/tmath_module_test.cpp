@@ -12,22 +12,16 @@
 #include "miso/mcode/vm.hpp"
 #include "miso/tmath/ops.hpp"
 #include "miso/tmath/tensor.hpp"
+#include "script_test_util.hpp"
 
 namespace miso::mcode {
 namespace {
 
+using test_util::error_of;
+
 namespace tm = miso::tmath;
 
 std::string run(std::string_view source, VmOptions options = {}) { return run_to_string(source, options); }
-
-std::string error_of(std::string_view source, VmOptions options = {}) {
-  try {
-    run_to_string(source, options);
-  } catch (const miso::Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // Runs `source` on `vm` and returns the tensor in global `name`.
 tm::Tensor tensor_global(Vm& vm, std::string_view name) {

@@ -9,21 +9,14 @@
 #include "miso/mcode/bytecode.hpp"
 #include "miso/mcode/compiler.hpp"
 #include "miso/mcode/parser.hpp"
+#include "script_test_util.hpp"
 
 namespace miso::mcode {
 namespace {
 
-std::string run(std::string_view source, VmOptions options = {}) { return run_to_string(source, options); }
+using test_util::error_of;
 
-// The what() of the error a script raises (empty when it runs through).
-std::string error_of(std::string_view source, VmOptions options = {}) {
-  try {
-    run_to_string(source, options);
-  } catch (const miso::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+std::string run(std::string_view source, VmOptions options = {}) { return run_to_string(source, options); }
 
 TEST(Vm, PrintsValues) {
   EXPECT_EQ(run("print(1, 2.5, \"s\", nil, true, [1, \"a\"], {\"k\": 1})"), "1 2.5 s nil true [1, \"a\"] {\"k\": 1}\n");
