@@ -14,6 +14,7 @@ namespace miso::mcode {
 namespace {
 
 using test_util::error_of;
+using test_util::program_file;
 using test_util::with_access;
 
 const std::string kData = MISO_DATA_DIR;
@@ -112,13 +113,9 @@ TEST(EchoModule, Errors) {
 }
 
 TEST(EchoModule, TimelineProgram) {
-  std::string base = std::string(MISO_MCODE_PROGRAMS_DIR) + "/timeline";
-  std::ifstream source_file(base + ".mc"), expected_file(base + ".out");
-  ASSERT_TRUE(source_file && expected_file);
-  std::stringstream source, expected;
-  source << source_file.rdbuf();
-  expected << expected_file.rdbuf();
-  EXPECT_EQ(run_to_string(source.str()), expected.str());
+  const std::string source = program_file("timeline", "mc");
+  const std::string expected = program_file("timeline", "out");
+  EXPECT_EQ(run_to_string(source), expected);
 }
 
 }  // namespace

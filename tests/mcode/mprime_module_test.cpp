@@ -25,6 +25,7 @@ namespace miso::mcode {
 namespace {
 
 using test_util::error_of;
+using test_util::program_file;
 
 namespace mp = miso::mprime;
 namespace tm = miso::tmath;
@@ -147,17 +148,13 @@ TEST(MprimeModule, ExprsTravelToWorkerVms) {
 }
 
 TEST(MprimeModule, ExampleProgram) {
-  std::string base = std::string(MISO_MCODE_PROGRAMS_DIR) + "/symbolic";
-  std::ifstream source_file(base + ".mc"), expected_file(base + ".out");
-  ASSERT_TRUE(source_file && expected_file) << base;
-  std::stringstream source, expected;
-  source << source_file.rdbuf();
-  expected << expected_file.rdbuf();
-  EXPECT_EQ(run(source.str()), expected.str());
+  const std::string source = program_file("symbolic", "mc");
+  const std::string expected = program_file("symbolic", "out");
+  EXPECT_EQ(run(source), expected);
   // Collecting at every safepoint changes nothing (no handle is used after it is dropped).
   VmOptions stress;
   stress.heap.stress = true;
-  EXPECT_EQ(run(source.str(), stress), expected.str());
+  EXPECT_EQ(run(source, stress), expected);
 }
 
 }  // namespace

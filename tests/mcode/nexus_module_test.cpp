@@ -14,6 +14,7 @@ namespace miso::mcode {
 namespace {
 
 using test_util::error_of;
+using test_util::program_file;
 
 std::string run(std::string_view source, VmOptions options = {}) { return run_to_string(source, options); }
 
@@ -156,13 +157,9 @@ print(rows)
 }
 
 TEST(NexusModule, ExampleProgram) {
-  std::string base = std::string(MISO_MCODE_PROGRAMS_DIR) + "/parallel";
-  std::ifstream source_file(base + ".mc"), expected_file(base + ".out");
-  ASSERT_TRUE(source_file && expected_file) << base;
-  std::stringstream source, expected;
-  source << source_file.rdbuf();
-  expected << expected_file.rdbuf();
-  EXPECT_EQ(run(source.str()), expected.str());
+  const std::string source = program_file("parallel", "mc");
+  const std::string expected = program_file("parallel", "out");
+  EXPECT_EQ(run(source), expected);
 }
 
 }  // namespace

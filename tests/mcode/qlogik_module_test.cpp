@@ -17,6 +17,7 @@ namespace miso::mcode {
 namespace {
 
 using test_util::error_of;
+using test_util::program_file;
 using test_util::with_access;
 
 const std::string kBnlearn = std::string(MISO_SHARED_DATA) + "/bnlearn";
@@ -196,13 +197,9 @@ TEST(QlogikModule, MissingFileIsCatchable) {
 }
 
 TEST(QlogikModule, BayesProgram) {
-  std::string base = std::string(MISO_MCODE_PROGRAMS_DIR) + "/bayes";
-  std::ifstream source_file(base + ".mc"), expected_file(base + ".out");
-  ASSERT_TRUE(source_file && expected_file);
-  std::stringstream source, expected;
-  source << source_file.rdbuf();
-  expected << expected_file.rdbuf();
-  EXPECT_EQ(run_to_string(source.str()), expected.str());
+  const std::string source = program_file("bayes", "mc");
+  const std::string expected = program_file("bayes", "out");
+  EXPECT_EQ(run_to_string(source), expected);
 }
 
 }  // namespace

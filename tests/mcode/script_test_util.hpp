@@ -2,6 +2,9 @@
 #pragma once
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -27,6 +30,17 @@ inline VmOptions with_access(std::vector<std::filesystem::path> paths) {
   VmOptions options;
   options.allowed_paths = std::move(paths);
   return options;
+}
+
+// The text of tests/mcode/programs/NAME.EXT (EXT "mc" or "out"); a missing file throws,
+// which fails the calling test with the path.
+inline std::string program_file(std::string_view name, std::string_view ext) {
+  std::string path = std::string(MISO_MCODE_PROGRAMS_DIR) + "/" + std::string(name) + "." + std::string(ext);
+  std::ifstream file(path, std::ios::binary);
+  if (!file) throw std::runtime_error("cannot open " + path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
 }
 
 }  // namespace miso::mcode::test_util

@@ -18,6 +18,7 @@ namespace miso::mcode {
 namespace {
 
 using test_util::error_of;
+using test_util::program_file;
 
 namespace tm = miso::tmath;
 
@@ -194,17 +195,13 @@ TEST(TmathModule, TensorsTravelToWorkerVms) {
 }
 
 TEST(TmathModule, ExampleProgram) {
-  std::string base = std::string(MISO_MCODE_PROGRAMS_DIR) + "/tensors";
-  std::ifstream source_file(base + ".mc"), expected_file(base + ".out");
-  ASSERT_TRUE(source_file && expected_file) << base;
-  std::stringstream source, expected;
-  source << source_file.rdbuf();
-  expected << expected_file.rdbuf();
-  EXPECT_EQ(run(source.str()), expected.str());
+  const std::string source = program_file("tensors", "mc");
+  const std::string expected = program_file("tensors", "out");
+  EXPECT_EQ(run(source), expected);
   // Collecting at every safepoint changes nothing (no handle is used after it is dropped).
   VmOptions stress;
   stress.heap.stress = true;
-  EXPECT_EQ(run(source.str(), stress), expected.str());
+  EXPECT_EQ(run(source, stress), expected);
 }
 
 }  // namespace

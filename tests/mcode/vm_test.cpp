@@ -380,13 +380,7 @@ TEST(Vm, GlobalsPersistAcrossRuns) {
 
 TEST(Vm, Programs) {
   for (const char* name : {"fib", "closures", "strings", "word_count", "binary_trees"}) {
-    std::string base = std::string(MISO_MCODE_PROGRAMS_DIR) + "/" + name;
-    std::ifstream source_file(base + ".mc"), expected_file(base + ".out");
-    ASSERT_TRUE(source_file && expected_file) << base;
-    std::stringstream source, expected;
-    source << source_file.rdbuf();
-    expected << expected_file.rdbuf();
-    EXPECT_EQ(run(source.str()), expected.str()) << name;
+    EXPECT_EQ(run(test_util::program_file(name, "mc")), test_util::program_file(name, "out")) << name;
   }
 }
 
