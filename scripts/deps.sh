@@ -30,6 +30,11 @@ packages=(
   libginac-dev      # GiNaC: the peer of MPRIME in bench/mprime
   python3-sympy     # SymPy: the other peer in bench/mprime, and cross-checks
   liblua5.4-dev     # Lua 5.4: the peer of M-CODE in bench/mcode
+  libtomlplusplus-dev # TOML: the configuration file and plugin manifests (Omega-Kern, VXOR)
+  libspdlog-dev       # structured logging (Omega-Kern)
+  libcpp-httplib-dev  # the HTTP server of `miso serve`
+  libssl-dev          # OpenSSL: SHA-256 of plugin libraries (VXOR)
+  chromium            # headless browser for the dashboard test of `miso serve`
   clang-format
   clang              # the libFuzzer target (make fuzz)
   libclang-rt-14-dev # libFuzzer and the sanitizer runtimes of Debian 12's clang 14

@@ -12,7 +12,7 @@
 #include "miso/core/file.hpp"
 #include "miso/core/memory.hpp"
 #include "miso/profiler/workload.hpp"
-#include "workloads.hpp"
+#include "miso/omega/runtime.hpp"
 
 namespace miso::app {
 
@@ -29,7 +29,7 @@ struct GenArgs {
 int run_gen(const GenArgs& args) {
   namespace prof = miso::profiler;
   prof::DataSize size = prof::parse_size(args.size);
-  prof::WorkloadRegistry registry = all_workloads();
+  prof::WorkloadRegistry registry = miso::omega::builtin_workloads();
   std::vector<const prof::WorkloadInfo*> selected = registry.select(args.components);
   core::ensure_writable_directory(args.out);
   // Where workloads may put temporary files while preparing; removed however this ends.

@@ -11,7 +11,7 @@
 #include "miso/profiler/compare.hpp"
 #include "miso/profiler/html_report.hpp"
 #include "miso/profiler/profile_run.hpp"
-#include "workloads.hpp"
+#include "miso/omega/runtime.hpp"
 
 namespace miso::app {
 
@@ -53,7 +53,7 @@ int list_workloads(const prof::WorkloadRegistry& registry, bool as_json) {
 }
 
 int run_profile(const ProfileArgs& args) {
-  prof::WorkloadRegistry registry = all_workloads();
+  prof::WorkloadRegistry registry = miso::omega::builtin_workloads();
   if (args.list) return list_workloads(registry, args.json_output);
   if (!(args.sample_ms > 0) || args.sample_ms > 60'000) {
     throw Error(Error::Kind::InvalidArgument,
