@@ -5,7 +5,9 @@
 // plugins' functions bound, and the sandbox options for untrusted scripts.
 #pragma once
 
+#include <filesystem>
 #include <memory>
+#include <vector>
 
 #include "miso/mcode/vm.hpp"
 #include "miso/omega/config.hpp"
@@ -17,6 +19,12 @@ namespace miso::omega {
 
 // Every component's built-in workloads, as `miso profile` and `miso data gen` see them.
 profiler::WorkloadRegistry builtin_workloads();
+
+// The plugin directories of the configuration (vxor.plugin_dirs; empty: the folder
+// "plugins" beside the folder of the running executable, i.e. bin/../plugins).
+std::vector<std::filesystem::path> plugin_dirs(const Config& config);
+// Host options from vxor.* keys (directories, default mode, deadline, worker).
+vxor::HostOptions host_options(const Config& config);
 
 class Runtime {
  public:
