@@ -11,8 +11,8 @@
 #include "command.hpp"
 #include "miso/core/file.hpp"
 #include "miso/core/memory.hpp"
-#include "miso/profiler/workload.hpp"
 #include "miso/omega/runtime.hpp"
+#include "miso/profiler/workload.hpp"
 
 namespace miso::app {
 
@@ -29,7 +29,10 @@ struct GenArgs {
 int run_gen(const GenArgs& args) {
   namespace prof = miso::profiler;
   prof::DataSize size = prof::parse_size(args.size);
-  prof::WorkloadRegistry registry = miso::omega::builtin_workloads();
+  // Built-in and plugin workloads, as `miso profile` sees them.
+  miso::omega::Runtime runtime(config());
+  runtime.start();
+  prof::WorkloadRegistry registry = runtime.workloads();
   std::vector<const prof::WorkloadInfo*> selected = registry.select(args.components);
   core::ensure_writable_directory(args.out);
   // Where workloads may put temporary files while preparing; removed however this ends.

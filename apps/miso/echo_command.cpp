@@ -20,6 +20,7 @@
 #include "miso/echo/paradox.hpp"
 #include "miso/echo/stn.hpp"
 #include "miso/echo/timeline.hpp"
+#include "miso/omega/api.hpp"
 
 namespace miso::app {
 
@@ -47,25 +48,11 @@ BranchId branch_of(const World& w, const std::string& name) {
   return *b;
 }
 
-nlohmann::json paradox_json(const World& w, const echo::Paradox& p) {
-  nlohmann::json nodes = nlohmann::json::array(), branches = nlohmann::json::array();
-  for (NodeId n : p.nodes) nodes.push_back(w.node_name(n));
-  for (BranchId b : p.branches) branches.push_back(w.branch_name(b));
-  return {{"kind", echo::to_string(p.kind)},
-          {"constraints", p.constraints},
-          {"links", p.links},
-          {"nodes", nodes},
-          {"branches", branches},
-          {"message", p.message}};
-}
-
 int run_check(const EchoOptions& o) {
   const World w = echo::load_world(o.file);
   const echo::CheckReport r = echo::check(w);
   if (o.json) {
-    nlohmann::json list = nlohmann::json::array();
-    for (const echo::Paradox& p : r.paradoxes) list.push_back(paradox_json(w, p));
-    std::cout << nlohmann::json({{"consistent", r.consistent()}, {"paradoxes", list}}).dump(2) << "\n";
+    std::cout << omega::check_json(w, r).dump(2) << "\n";
   } else if (r.consistent()) {
     std::cout << fmt::format("{}: consistent ({} branches, {} constraints, {} links)\n", o.file, w.branch_count(),
                              w.constraints().size(), w.links().size());

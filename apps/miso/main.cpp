@@ -31,9 +31,17 @@ int main(int argc, char** argv) {
       "n]\n"
       "              [--at x=1.5,y=2] [--json] (see 'miso mprime --help')\n"
       "  miso mcode [repl] | run FILE [ARGS...] | eval \"CODE\" [ARGS...] | disasm FILE [--allow PATH] [budgets]\n"
-      "Exit codes: 0 ok, 1 regression, failed self-check or failed script, 2 usage error, 3 input/output error.");
+      "  miso vxor list | info PLUGIN | check MANIFEST [--json]\n"
+      "  miso config show [--json]\n"
+      "  miso status [--json]\n"
+      "  miso serve [--port P] [--host H] [--token T]\n"
+      "Global options (before or after the command): --config FILE, --set key=value (repeatable); see "
+      "docs/config.md.\n"
+      "Exit codes: 0 ok, 1 regression, failed self-check or failed script, 2 usage error, 3 input/output error,\n"
+      "            130/143 interrupted by SIGINT/SIGTERM (profile: no report written).");
 
   Action action;
+  add_global_options(app);
   add_profile_commands(app, action);
   add_data_commands(app, action);
   add_nexus_commands(app, action);
@@ -42,6 +50,9 @@ int main(int argc, char** argv) {
   add_bridge_commands(app, action);
   add_mprime_commands(app, action);
   add_mcode_commands(app, action);
+  add_vxor_commands(app, action);
+  add_config_commands(app, action);
+  add_serve_command(app, action);
 
   try {
     app.parse(argc, argv);

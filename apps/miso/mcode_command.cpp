@@ -8,6 +8,9 @@
 // Syntax errors print every diagnostic with file:line:column and a caret (exit 3, like
 // any corrupt input); uncaught run-time errors and exhausted budgets print the message
 // and the M-CODE stack trace (exit 1: the script failed).
+// Scripts run inside the Omega runtime of the effective configuration: the plugins of
+// vxor.plugin_dirs are loaded (vxor.autoload) and bound as module globals,
+// `example_c.add(1, 2)`, and their kernels are available to tmath.map.
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -25,6 +28,7 @@
 #include "miso/mcode/heap.hpp"
 #include "miso/mcode/parser.hpp"
 #include "miso/mcode/vm.hpp"
+#include "miso/omega/runtime.hpp"
 
 namespace miso::app {
 
@@ -61,7 +65,10 @@ void define_args(mcode::Vm& vm, const std::vector<std::string>& values) {
 // leave as miso::Error(Format) and main turns them into exit 3 like any corrupt input.
 int run_script(mcode::VmOptions options, const std::vector<std::string>& args, const std::string& source,
                const std::string& name) {
-  mcode::Vm vm(std::move(options));
+  omega::Runtime runtime(config());
+  runtime.start();
+  mcode::Vm vm(std::move(options));  // destroyed before the runtime stops
+  runtime.bind_plugins(vm);
   define_args(vm, args);
   try {
     vm.run(source, name);
@@ -83,7 +90,10 @@ int run_file(const McodeOptions& o) {
 }
 
 int repl(const McodeOptions& o) {
+  omega::Runtime runtime(config());
+  runtime.start();
   mcode::Vm vm(vm_options(o));
+  runtime.bind_plugins(vm);
   define_args(vm, {});
   ReplOptions r;
   r.prompt = o.prompt;

@@ -1,5 +1,6 @@
 // `miso profile` and `miso profile compare`.
 #include <cmath>
+#include <csignal>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -7,11 +8,13 @@
 
 #include "command.hpp"
 #include "miso/core/error.hpp"
+#include "miso/omega/config.hpp"
+#include "miso/omega/lifecycle.hpp"
+#include "miso/omega/runtime.hpp"
 #include "miso/profiler/builtin_workloads.hpp"
 #include "miso/profiler/compare.hpp"
 #include "miso/profiler/html_report.hpp"
 #include "miso/profiler/profile_run.hpp"
-#include "miso/omega/runtime.hpp"
 
 namespace miso::app {
 
@@ -33,6 +36,12 @@ struct ProfileArgs {
   bool json_output = false;
   bool list = false;
   bool quiet = false;
+  // Options given on the command line override the profile.* configuration keys.
+  CLI::Option* size_option = nullptr;
+  CLI::Option* seed_option = nullptr;
+  CLI::Option* out_option = nullptr;
+  CLI::Option* sample_option = nullptr;
+  CLI::Option* threads_option = nullptr;
 };
 
 struct CompareArgs {
@@ -53,24 +62,47 @@ int list_workloads(const prof::WorkloadRegistry& registry, bool as_json) {
 }
 
 int run_profile(const ProfileArgs& args) {
-  prof::WorkloadRegistry registry = miso::omega::builtin_workloads();
-  if (args.list) return list_workloads(registry, args.json_output);
-  if (!(args.sample_ms > 0) || args.sample_ms > 60'000) {
+  if (args.sample_option->count() > 0 && (!(args.sample_ms > 0) || args.sample_ms > 60'000)) {
     throw Error(Error::Kind::InvalidArgument,
                 "--sample-ms must be in (0, 60000], got " + fmt::format("{}", args.sample_ms));
   }
+  if (args.size_option->count() > 0) override_config("profile.size", args.size, "--size");
+  if (args.seed_option->count() > 0) override_config("profile.seed", std::to_string(args.seed), "--seed");
+  if (args.out_option->count() > 0) override_config("profile.out_dir", args.out, "--out");
+  if (args.threads_option->count() > 0) override_config("profile.threads", std::to_string(args.threads), "--threads");
+  // SIGINT/SIGTERM from here on cancel the run: the report is written whole or not at all.
+  omega::install_shutdown_signals();
+  omega::Runtime runtime(config());
+  runtime.start();
+  const omega::Config& c = runtime.config();
+  prof::WorkloadRegistry registry = runtime.workloads();  // built-in and plugin workloads
+  if (args.list) return list_workloads(registry, args.json_output);
   prof::ProfileOptions options;
-  options.sizes = args.sizes.empty() ? std::vector{prof::parse_size(args.size)} : prof::parse_sizes(args.sizes);
+  options.sizes =
+      args.sizes.empty() ? std::vector{prof::parse_size(c.get_string("profile.size"))} : prof::parse_sizes(args.sizes);
   options.components = args.components;
-  options.seed = args.seed;
-  options.out_dir = args.out;
+  options.seed = static_cast<std::uint64_t>(c.get_int("profile.seed"));
+  options.out_dir = c.get_path("profile.out_dir");
   options.data_dir = args.data;
-  options.sample_period = std::chrono::microseconds(static_cast<std::int64_t>(args.sample_ms * 1000));
-  options.threads = args.threads;
+  options.sample_period = args.sample_option->count() > 0
+                              ? std::chrono::microseconds(static_cast<std::int64_t>(args.sample_ms * 1000))
+                              : std::chrono::microseconds(c.get_int("profile.sample_period_ms") * 1000);
+  options.threads = static_cast<unsigned>(c.get_int("profile.threads"));
   options.repeat = args.repeat;
   options.progress = args.quiet ? nullptr : &std::cerr;
+  options.cancel = &omega::shutdown_flag();
 
-  prof::ProfileResult result = prof::run_profile(registry, options);
+  prof::ProfileResult result;
+  try {
+    result = prof::run_profile(registry, options);
+  } catch (const prof::ProfileCancelled&) {
+    // Components stop in reverse order (plugins unloaded, logs flushed) before exiting.
+    runtime.stop();
+    const int signal = omega::shutdown_signal();
+    std::cerr << "miso: profile run interrupted by " << (signal == SIGTERM ? "SIGTERM" : "SIGINT")
+              << "; no report written\n";
+    return 128 + (signal != 0 ? signal : SIGINT);
+  }
   const json& r = result.report;
   if (args.json_output) {
     json summary = json::array();
@@ -155,20 +187,23 @@ void add_profile_commands(CLI::App& app, Action& action) {
   CLI::App* profile = app.add_subcommand("profile",
                                          "Run the workloads of every component under the profiler and "
                                          "write a report folder (report.json, trace.json, index.html)");
-  auto* size =
+  auto* size = args->size_option =
       profile->add_option("--size", args->size, "Data-set size: small (~1 MB), medium (~100 MB), large (~1 GB)")
           ->capture_default_str();
   profile->add_option("--sizes", args->sizes, "Several sizes, comma-separated (reports growth exponents)")
       ->excludes(size);
   profile->add_option("--components", args->components, "Only these components' workloads (comma-separated)")
       ->delimiter(',');
-  profile->add_option("--seed", args->seed, "Seed of the generated data sets")->capture_default_str();
-  profile->add_option("--out", args->out, "Report folder")->capture_default_str();
+  args->seed_option =
+      profile->add_option("--seed", args->seed, "Seed of the generated data sets")->capture_default_str();
+  args->out_option = profile->add_option("--out", args->out, "Report folder")->capture_default_str();
   profile->add_option("--data", args->data, "Read inputs written by 'miso data gen' from this folder");
-  profile->add_option("--sample-ms", args->sample_ms, "Sampling period of memory, CPU and counters, in ms")
-      ->capture_default_str();
-  profile->add_option("--threads", args->threads, "Threads per workload (0: one per hardware thread)")
-      ->capture_default_str();
+  args->sample_option =
+      profile->add_option("--sample-ms", args->sample_ms, "Sampling period of memory, CPU and counters, in ms")
+          ->capture_default_str();
+  args->threads_option =
+      profile->add_option("--threads", args->threads, "Threads per workload (0: one per hardware thread)")
+          ->capture_default_str();
   profile->add_option("--repeat", args->repeat, "Runs per workload and size; the median run is reported")
       ->check(CLI::Range(1u, 1000u))
       ->capture_default_str();

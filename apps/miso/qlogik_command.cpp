@@ -22,6 +22,7 @@
 
 #include "command.hpp"
 #include "miso/core/error.hpp"
+#include "miso/omega/api.hpp"
 #include "miso/qlogik/approximate.hpp"
 #include "miso/qlogik/decision.hpp"
 #include "miso/qlogik/enumerate.hpp"
@@ -55,62 +56,6 @@ struct QlogikOptions {
 };
 
 [[noreturn]] void usage(const std::string& message) { throw Error(Error::Kind::InvalidArgument, message); }
-
-std::vector<VarId> query_variables(const Network& net, const QlogikOptions& o, const Evidence& ev) {
-  std::vector<VarId> q = qlogik::parse_variables(net, o.query);
-  if (q.empty()) {  // every unobserved variable
-    for (std::size_t v = 0; v < net.size(); ++v) {
-      if (ev[v] < 0) q.push_back(static_cast<VarId>(v));
-    }
-  }
-  return q;
-}
-
-// Standard error of each entry, when the method estimates one.
-struct Marginals {
-  double p_evidence = 0;
-  bool p_evidence_known = true;
-  std::vector<std::vector<double>> p;
-  std::vector<std::vector<double>> error;
-  nlohmann::json details = nlohmann::json::object();
-};
-
-Marginals compute(const Network& net, const Evidence& ev, const std::vector<VarId>& query, const QlogikOptions& o) {
-  Marginals m;
-  const std::string& method = o.method;
-  if (method == "jt") {
-    qlogik::JunctionTree jt(net);
-    auto post = jt.query(ev);
-    m.p_evidence = post.p_evidence;
-    m.p = std::move(post.marginals);
-  } else if (method == "ve") {
-    auto post = qlogik::variable_elimination(net, ev, query);
-    m.p_evidence = post.p_evidence;
-    m.p = std::move(post.marginals);
-  } else if (method == "enumerate") {
-    auto e = qlogik::enumerate(net, ev);
-    m.p_evidence = e.p_evidence;
-    m.p = std::move(e.marginals);
-  } else if (method == "lw" || method == "gibbs") {
-    qlogik::SamplingOptions so;
-    so.samples = o.samples;
-    so.seed = o.seed;
-    auto a = method == "lw" ? qlogik::likelihood_weighting(net, ev, so) : qlogik::gibbs_sampling(net, ev, so);
-    m.p_evidence = a.p_evidence;
-    m.p_evidence_known = method == "lw";
-    m.p = std::move(a.marginals);
-    m.error = std::move(a.standard_error);
-    m.details = {{"samples", a.samples}, {"effective_samples", a.effective_samples}, {"seed", o.seed}};
-  } else if (method == "bp") {
-    auto b = qlogik::loopy_belief_propagation(net, ev);
-    m.p_evidence_known = false;
-    m.p = std::move(b.marginals);
-    m.details = {{"iterations", b.iterations}, {"converged", b.converged}, {"max_change", b.max_change}};
-  } else {
-    usage("qlogik query: unknown --method '" + method + "' (jt, ve, enumerate, lw, gibbs, bp)");
-  }
-  return m;
-}
 
 int run_info(const QlogikOptions& o) {
   Network net = qlogik::load_network(o.file);
@@ -152,43 +97,25 @@ int run_info(const QlogikOptions& o) {
 
 int run_query(const QlogikOptions& o) {
   Network net = qlogik::load_network(o.file);
-  Evidence ev = qlogik::parse_evidence(net, o.evidence);
-  std::vector<VarId> query = query_variables(net, o, ev);
-  Marginals m = compute(net, ev, query, o);
-  const bool impossible = m.p_evidence_known && m.p_evidence == 0;
+  omega::QlogikQuery q;
+  q.evidence = qlogik::parse_evidence(net, o.evidence);
+  q.query = qlogik::parse_variables(net, o.query);
+  q.method = o.method;
+  q.samples = o.samples;
+  q.seed = o.seed;
+  const omega::QlogikAnswer m = omega::qlogik_query(net, q);
   if (o.json) {
-    nlohmann::json out;
-    out["p_evidence"] = m.p_evidence_known ? nlohmann::json(m.p_evidence) : nlohmann::json(nullptr);
-    nlohmann::json marginals = nlohmann::json::object();
-    nlohmann::json errors = nlohmann::json::object();
-    for (VarId v : query) {
-      const auto& var = net.variable(v);
-      nlohmann::json states = nlohmann::json::object();
-      nlohmann::json se = nlohmann::json::object();
-      for (std::size_t s = 0; s < var.states.size(); ++s) {
-        states[var.states[s]] =
-            impossible ? nlohmann::json(nullptr) : nlohmann::json(m.p[static_cast<std::size_t>(v)][s]);
-        if (!m.error.empty()) se[var.states[s]] = m.error[static_cast<std::size_t>(v)][s];
-      }
-      marginals[var.name] = states;
-      if (!m.error.empty()) errors[var.name] = se;
-    }
-    out["marginals"] = marginals;
-    out["method"] = o.method;
-    if (impossible) out["impossible_evidence"] = true;
-    if (!m.error.empty()) out["standard_error"] = errors;
-    if (!m.details.empty()) out["details"] = m.details;
-    std::cout << out.dump(2) << "\n";
+    std::cout << omega::to_json(net, m).dump(2) << "\n";
     return kExitOk;
   }
   if (m.p_evidence_known) {
     std::cout << fmt::format("P(evidence) = {:.10g}\n", m.p_evidence);
   }
-  if (impossible) {
+  if (m.impossible) {
     std::cout << "the evidence has probability zero: no posterior exists\n";
     return kExitOk;
   }
-  for (VarId v : query) {
+  for (VarId v : m.query) {
     const auto& var = net.variable(v);
     std::cout << var.name << "\n";
     for (std::size_t s = 0; s < var.states.size(); ++s) {

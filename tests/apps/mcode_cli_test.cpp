@@ -237,4 +237,26 @@ TEST_F(McodeCli, ExitCodes) {
   EXPECT_EQ(r.out, "before\n");
 }
 
+// Scripts run with the plugins of the configuration bound: functions as module globals,
+// kernels through tmath.map, plugin errors catchable.
+TEST_F(McodeCli, ScriptsCallThePluginsOfTheConfiguration) {
+  const std::filesystem::path plugins = dir_ / "plugins";
+  std::filesystem::create_directories(plugins);
+  for (const char* file : {"example_c.toml", "libexample_c.so"}) {
+    std::filesystem::copy_file(std::filesystem::path(MISO_PLUGIN_DIR) / file, plugins / file);
+  }
+  const std::string set = "--set vxor.plugin_dirs=" + plugins.string() + " ";
+  CliRun r = miso(set +
+                      "mcode eval 'print(example_c.add(2, 3), example_c.greet(\"cli\"))\n"
+                      "print(tmath.map(\"example_c.softplus\", tmath.tensor([0.0], \"f64\")).item())\n"
+                      "try { example_c.fail(\"nope\") } catch e { print(e.message) }'",
+                  dir_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "5 Hello, cli!\n0.6931471805599453\nexample_c.fail: nope\n");
+  // Without the plugin directory the global does not exist.
+  r = miso("--set vxor.plugin_dirs=" + (dir_ / "empty").string() + " mcode eval 'print(example_c.add(1, 1))'", dir_);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("example_c"), std::string::npos) << r.err;
+}
+
 }  // namespace

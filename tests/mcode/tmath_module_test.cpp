@@ -10,6 +10,7 @@
 
 #include "miso/mcode/modules/modules.hpp"
 #include "miso/mcode/vm.hpp"
+#include "miso/tmath/custom_kernel.hpp"
 #include "miso/tmath/ops.hpp"
 #include "miso/tmath/tensor.hpp"
 #include "script_test_util.hpp"
@@ -202,6 +203,63 @@ TEST(TmathModule, ExampleProgram) {
   VmOptions stress;
   stress.heap.stress = true;
   EXPECT_EQ(run(source, stress), expected);
+}
+
+// tmath.map / t.map call the custom kernels of T-Mathematics' registry by name.
+class TmathMapTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto scale = std::make_shared<tm::CustomKernel>();
+    scale->name = "test_mcode.triple";
+    scale->f64 = [](const double* a, const double*, double* out, std::int64_t n) {
+      for (std::int64_t i = 0; i < n; ++i) out[i] = 3 * a[i];
+    };
+    tm::register_kernel(scale);
+    auto diff = std::make_shared<tm::CustomKernel>();
+    diff->name = "test_mcode.diff";
+    diff->arity = 2;
+    diff->f64 = [](const double* a, const double* b, double* out, std::int64_t n) {
+      for (std::int64_t i = 0; i < n; ++i) {
+        if (b[i] < 0) throw miso::Error(miso::Error::Kind::Format, "test_mcode.diff: negative b");
+        out[i] = a[i] - b[i];
+      }
+    };
+    tm::register_kernel(diff);
+  }
+  void TearDown() override {
+    tm::unregister_kernel("test_mcode.triple");
+    tm::unregister_kernel("test_mcode.diff");
+  }
+};
+
+TEST_F(TmathMapTest, ModuleFunctionAndMethodRunRegisteredKernels) {
+  EXPECT_EQ(run("print(tmath.map(\"test_mcode.triple\", tmath.tensor([1.0, 2.0])).tolist())"), "[3.0, 6.0]\n");
+  EXPECT_EQ(run("let t = tmath.tensor([[1.0], [2.0]], \"f64\")\n"
+                "let d = t.map(\"test_mcode.diff\", tmath.tensor([0.5, 1.0], \"f64\"))\n"
+                "print(d.shape, d.dtype, d.tolist())"),
+            "[2, 2] f64 [[0.5, 0.0], [1.5, 1.0]]\n");
+  EXPECT_EQ(run("print(tmath.map(\"test_mcode.diff\", tmath.tensor([5, 7]), 2).tolist())"), "[3.0, 5.0]\n");
+  EXPECT_NE(run("print(tmath.kernels())").find("\"test_mcode.triple\""), std::string::npos);
+}
+
+TEST_F(TmathMapTest, ErrorsNameTheKernelAndAreCatchable) {
+  EXPECT_NE(error_of("tmath.map(\"test_mcode.nope\", tmath.ones([2]))")
+                .find("tmath.map: unknown custom kernel 'test_mcode.nope'"),
+            std::string::npos);
+  EXPECT_NE(error_of("tmath.map(\"test_mcode.triple\", tmath.ones([2]), tmath.ones([2]))")
+                .find("'test_mcode.triple' takes 1 operand, got 2"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of("tmath.map(\"test_mcode.diff\", tmath.ones([2]), tmath.ones([3]))").find("tmath.map 'test_mcode.diff':"),
+      std::string::npos);
+  EXPECT_NE(error_of("tmath.map(\"test_mcode.triple\", [1, 2])").find("tmath.map: a must be tensor"),
+            std::string::npos);
+  EXPECT_NE(error_of("tmath.map(\"test_mcode.diff\", tmath.ones([2]), \"x\")")
+                .find("b must be a tensor or a number, got string"),
+            std::string::npos);
+  EXPECT_NE(error_of("tmath.ones([2]).map()").find("tensor.map: expects 1 to 2 arguments, got 0"), std::string::npos);
+  EXPECT_EQ(run("try { tmath.map(\"test_mcode.diff\", tmath.ones([2]), -1) } catch e { print(e.message) }"),
+            "tmath.map: test_mcode.diff: negative b\n");
 }
 
 }  // namespace

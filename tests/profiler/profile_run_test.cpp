@@ -6,7 +6,9 @@
 #include <atomic>
 #include <memory>
 #include <sstream>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "miso/core/error.hpp"
 #include "miso/core/file.hpp"
@@ -311,6 +313,95 @@ TEST_F(ProfileRunTest, ScalingReportsGrowthExponents) {
   ASSERT_TRUE(s["memory_exponent"].is_number());
   EXPECT_NEAR(s["memory_exponent"].get<double>(), 1.0, 0.05);  // peak = 8 n bytes
   EXPECT_TRUE(s["time_exponent"].is_number());
+}
+
+TEST_F(ProfileRunTest, ProgressReportsEveryPhaseOfEveryStep) {
+  ProfileOptions o = options_for(dir_ / "out");
+  o.sizes = {DataSize::Small, DataSize::Medium};
+  std::vector<ProfileProgress> steps;
+  o.on_progress = [&](const ProfileProgress& p) { steps.push_back(p); };
+  WorkloadRegistry r;
+  r.add({"linear.work", "linear", "", [] { return std::make_unique<LinearWorkload>(); }});
+  run_profile(r, o);
+  ASSERT_EQ(steps.size(), 8u);
+  const std::vector<std::string> phases{"prepare", "run", "check", "done"};
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    EXPECT_EQ(steps[i].workload, "linear.work");
+    EXPECT_EQ(steps[i].phase, phases[i % 4]);
+    EXPECT_EQ(steps[i].index, i / 4);
+    EXPECT_EQ(steps[i].total, 2u);
+    EXPECT_EQ(steps[i].size, i < 4 ? DataSize::Small : DataSize::Medium);
+  }
+}
+
+// Cancelling at each phase of the run leaves no report file and no temporary file.
+TEST_F(ProfileRunTest, CancelAtAnyPhaseWritesNothing) {
+  for (const std::string cancel_at : {"prepare", "run", "check", "done"}) {
+    SCOPED_TRACE(cancel_at);
+    const std::filesystem::path out = dir_ / ("out-" + cancel_at);
+    ProfileOptions o = options_for(out);
+    o.sizes = {DataSize::Small, DataSize::Medium};
+    std::atomic<bool> cancel{false};
+    o.cancel = &cancel;
+    std::size_t calls_after_cancel = 0;
+    o.on_progress = [&](const ProfileProgress& p) {
+      if (cancel.load()) ++calls_after_cancel;
+      if (p.phase == cancel_at) cancel.store(true);
+    };
+    WorkloadRegistry r;
+    r.add({"linear.work", "linear", "", [] { return std::make_unique<LinearWorkload>(); }});
+    try {
+      run_profile(r, o);
+      FAIL() << "not cancelled";
+    } catch (const ProfileCancelled& e) {
+      EXPECT_NE(std::string(e.what()).find("cancelled"), std::string::npos);
+    }
+    EXPECT_EQ(calls_after_cancel, 0u);
+    EXPECT_EQ(std::distance(std::filesystem::directory_iterator(out), {}), 0);
+  }
+}
+
+TEST_F(ProfileRunTest, CancelledBeforeStartLeavesAnOldReportWhole) {
+  const std::filesystem::path out = dir_ / "out";
+  ProfileOptions o = options_for(out);
+  const ProfileResult first = run_profile(pattern_registry(), o);
+  const std::string old_report = core::read_file(out / "report.json");
+  std::atomic<bool> cancel{true};
+  o.cancel = &cancel;
+  EXPECT_THROW(run_profile(pattern_registry(), o), ProfileCancelled);
+  EXPECT_EQ(core::read_file(out / "report.json"), old_report);
+  EXPECT_TRUE(std::filesystem::exists(out / "trace.json"));
+  EXPECT_TRUE(std::filesystem::exists(out / "index.html"));
+  std::size_t files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(out)) {
+    EXPECT_NE(e.path().filename().string().front(), '.') << e.path();
+    ++files;
+  }
+  EXPECT_EQ(files, 3u);
+}
+
+// A cancel request from another thread while a run is in progress stops it.
+TEST_F(ProfileRunTest, CancelFromAnotherThreadStopsTheRun) {
+  const std::filesystem::path out = dir_ / "out";
+  ProfileOptions o = options_for(out);
+  o.sizes = {DataSize::Small, DataSize::Medium, DataSize::Small, DataSize::Medium};
+  std::atomic<bool> cancel{false};
+  std::atomic<bool> started{false};
+  o.cancel = &cancel;
+  o.on_progress = [&](const ProfileProgress&) {
+    started.store(true);
+    // Wait for the canceller so that the cancel lands mid-run, not after it.
+    while (!cancel.load()) std::this_thread::yield();
+  };
+  std::thread canceller([&] {
+    while (!started.load()) std::this_thread::yield();
+    cancel.store(true);
+  });
+  EXPECT_THROW(run_profile(pattern_registry(), o), ProfileCancelled);
+  canceller.join();
+  EXPECT_FALSE(std::filesystem::exists(out / "report.json"));
+  EXPECT_FALSE(std::filesystem::exists(out / "trace.json"));
+  EXPECT_FALSE(std::filesystem::exists(out / "index.html"));
 }
 
 }  // namespace

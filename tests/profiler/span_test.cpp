@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "miso/profiler/analysis.hpp"
@@ -115,6 +116,43 @@ TEST(SpanAggregation, PercentilesOnManyDurations) {
   EXPECT_EQ(stats[0].min_ns, 1);
   EXPECT_EQ(stats[0].max_ns, 1000);
   EXPECT_EQ(stats[0].self_ns, stats[0].total_ns);
+}
+
+TEST(SpansRecorded, CountsEveryEventAndSurvivesDiscards) {
+  const std::uint64_t before = spans_recorded();
+  for (int i = 0; i < 10; ++i) {
+    MISO_PROFILE_SCOPE("test.counted");
+  }
+  record_span(intern_site("test.counted_elsewhere"), now_ticks(), now_ticks());
+  EXPECT_EQ(spans_recorded() - before, 11u);
+  discard_thread_events();  // dropped events stay counted: the total is monotonic
+  EXPECT_EQ(spans_recorded() - before, 11u);
+  set_enabled(false);
+  { MISO_PROFILE_SCOPE("test.not_counted"); }
+  set_enabled(true);
+  EXPECT_EQ(spans_recorded() - before, 11u);
+}
+
+TEST(SpansRecorded, ReadableWhileAnotherThreadRecords) {
+  const std::uint64_t before = spans_recorded();
+  constexpr std::uint64_t kSpans = 3 * detail::kBlockEvents + 17;  // crosses block boundaries
+  std::atomic<bool> done{false};
+  std::thread recorder([&] {
+    for (std::uint64_t i = 0; i < kSpans; ++i) {
+      MISO_PROFILE_SCOPE("test.recorder");
+    }
+    done.store(true);
+  });
+  std::uint64_t last = before;
+  bool monotonic = true;
+  while (!done.load()) {
+    const std::uint64_t now = spans_recorded();
+    monotonic = monotonic && now >= last;
+    last = now;
+  }
+  recorder.join();
+  EXPECT_TRUE(monotonic);
+  EXPECT_EQ(spans_recorded() - before, kSpans);  // the exited thread's events still count
 }
 
 }  // namespace

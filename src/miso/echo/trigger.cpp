@@ -77,6 +77,7 @@
 #include <vector>
 
 #include "miso/core/error.hpp"
+#include "miso/echo/condition.hpp"
 #include "miso/profiler/span.hpp"
 
 namespace miso::echo {
@@ -531,6 +532,20 @@ std::size_t TriggerEngine::add(Trigger t) {
         cmp.value.kind == Value::Kind::Text) {
       fail(c.label + ": condition " + std::to_string(i) + " orders a text value; texts compare with Eq and Ne only");
     }
+  }
+  if (!t.condition.empty()) {
+    ConditionFn named = find_condition(t.condition);
+    if (!named) {
+      std::string known;
+      for (const std::string& n : condition_names()) known += (known.empty() ? "" : ", ") + n;
+      fail(c.label + ": unknown condition '" + t.condition + "' (registered: " + (known.empty() ? "none" : known) +
+           ")");
+    }
+    // Folded into the predicate: the hot path asks one function, as before.
+    const World* world = &m.world;
+    t.predicate = [named = std::move(named), code = std::move(t.predicate), world](const NodeView& n) {
+      return (!code || code(n)) && named(*world, n);
+    };
   }
   const Action& a = t.action;
   if (a.kind != Action::Kind::Emit && a.kind != Action::Kind::Fork && a.kind != Action::Kind::Alert) {

@@ -56,8 +56,11 @@ struct Trigger {
   std::string name;
   Pattern pattern;
   std::vector<Comparison> conditions;
-  // Optional extra condition in code (plugins register these).
+  // Optional extra condition in code.
   std::function<bool(const NodeView&)> predicate;
+  // Optional named condition (condition.hpp), e.g. "example_c.above", resolved by add();
+  // it must hold too (after the predicate).
+  std::string condition;
   Action action;
 };
 
@@ -76,7 +79,8 @@ class TriggerEngine {
   explicit TriggerEngine(World& world);
 
   // Adds a trigger; Error(InvalidArgument) naming it when malformed (no types,
-  // negative window, Count with count 0, Absence without two types).
+  // negative window, Count with count 0, Absence without two types, a condition
+  // name that is not registered).
   std::size_t add(Trigger t);
   const std::vector<Trigger>& triggers() const noexcept;
 

@@ -3,7 +3,7 @@
 // (`--set key=value` and per-command options such as `serve --port`). Every effective
 // value remembers where it came from, for `miso config show`.
 //
-// File: $MISO_CONFIG, else --config FILE, else ./miso.toml when present (none is fine).
+// File: --config FILE, else $MISO_CONFIG, else ./miso.toml when present (none is fine).
 //   [server]
 //   port = 8787
 // Keys are "<table>.<key>" ("server.port"); the environment variable of a key is

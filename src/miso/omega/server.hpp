@@ -7,9 +7,10 @@
 //   POST /api/mcode/eval        {"code": "..."} → {"value", "output"} (sandboxed)
 //   POST /api/qlogik/query      {"network": "<name or BIF/XMLBIF text>", "query": [...], "evidence": {...}}
 //   POST /api/echo/check        {"timeline": <ECHO-PRIME JSON>} → consistency / paradoxes
-//   POST /api/mprime/<op>       {"expr": "...", ...} op: simplify|expand|factor|diff|integrate|series|limit|solve|eval|latex
-//   POST /api/profile           {"components": [...], "size": "small"} → {"id"}
-//   GET  /api/profile/<id>      {"state": "queued|running|done|failed|cancelled", "progress", "report"?}
+//   POST /api/mprime/<op>       {"expr": "...", ...} op:
+//   simplify|expand|factor|diff|integrate|series|limit|solve|eval|latex POST /api/profile           {"components":
+//   [...], "size": "small"} → {"id"} GET  /api/profile/<id>      {"state": "queued|running|done|failed|cancelled",
+//   "progress", "report"?}
 //
 // Requests are validated (Content-Type, size limit server.max_body_bytes, JSON shape);
 // errors are {"error": {"code", "message"}} with a 4xx status (5xx only for MISO's own

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <ostream>
+#include <system_error>
 
 #include <unistd.h>
 
@@ -210,10 +211,11 @@ struct Window {
   std::vector<TickWindow> runs;  // every repetition's run phase
 };
 
-// One repetition of a workload: prepare, run under measurement, check.
+// One repetition of a workload: prepare, run under measurement, check. `step` is called
+// before each phase and when done (progress, and where a cancelled run stops).
 Window measure_once(const WorkloadInfo& info, const WorkloadContext& ctx, core::memory::Tag tag,
                     const PerfCounters& perf, bool rss_peak_resettable,
-                    const std::function<void(const std::string&)>& say) {
+                    const std::function<void(const std::string&)>& say, const std::function<void(const char*)>& step) {
   const SpanSite& site = intern_site(info.name);  // the run phase, as one span
   json phases;
   Edge before, after;
@@ -222,12 +224,14 @@ Window measure_once(const WorkloadInfo& info, const WorkloadContext& ctx, core::
   double rss_peak = -1;
   {
     core::memory::TagScope tag_scope(tag);
+    step("prepare");
     std::unique_ptr<Workload> w = info.make();
     say("preparing");
     std::uint64_t p0 = now_ticks();
     w->prepare(ctx);
     std::uint64_t p1 = now_ticks();
     input_bytes = w->input_bytes();
+    step("run");
     say(fmt::format("running on {}", format_bytes(static_cast<double>(input_bytes))));
     if (rss_peak_resettable) reset_peak_rss();
     core::memory::reset_peak(tag);
@@ -238,10 +242,12 @@ Window measure_once(const WorkloadInfo& info, const WorkloadContext& ctx, core::
     }
     after = read_edge(perf, tag);
     if (rss_peak_resettable) rss_peak = static_cast<double>(peak_rss_bytes());
+    step("check");
     check = w->check();
     std::uint64_t c1 = now_ticks();
     phases = {{"prepare_ticks", p1 - p0}, {"check_ticks", c1 - after.tick}};
     say(check.passed ? "ok" : "CHECK FAILED: " + check.detail);
+    step("done");
   }
   Window win{info.name, info.component, to_string(ctx.size), before.tick, after.tick, json::object(), {}};
   win.entry = {{"name", info.name},
@@ -484,6 +490,45 @@ json scaling_json(const std::vector<const WorkloadInfo*>& selected, const json& 
   return scaling;
 }
 
+// Temporary names inside the report folder, removed unless renamed into place.
+struct StagedFiles {
+  std::vector<std::filesystem::path> paths;
+  ~StagedFiles() {
+    for (const auto& p : paths) {
+      std::error_code ec;
+      std::filesystem::remove(p, ec);
+    }
+  }
+};
+
+// Writes the three report files whole or not at all: each goes to a temporary name
+// first; only when all are complete are they renamed into place, report.json last and
+// after any old report.json was removed, so report.json never stands beside a missing or
+// stale trace.json or index.html. Renames are not interrupted by a cancel request.
+void write_report_folder(const nlohmann::json& report, const std::filesystem::path& dir,
+                         const std::function<void(const std::filesystem::path&)>& write_trace) {
+  const std::string suffix = ".tmp-" + std::to_string(::getpid());
+  StagedFiles staged;
+  const std::filesystem::path trace = dir / (".trace.json" + suffix);
+  const std::filesystem::path html = dir / (".index.html" + suffix);
+  const std::filesystem::path json_file = dir / (".report.json" + suffix);
+  staged.paths = {trace, html, json_file};
+  write_trace(trace);
+  core::write_file_atomic(html, render_html_report(report));
+  core::write_file_atomic(json_file, report.dump(1));
+  const auto move = [&](const std::filesystem::path& from, const char* name) {
+    std::error_code ec;
+    std::filesystem::rename(from, dir / name, ec);
+    if (ec) throw Error(Error::Kind::Io, "cannot write '" + (dir / name).string() + "': " + ec.message());
+  };
+  std::error_code ec;
+  std::filesystem::remove(dir / "report.json", ec);
+  if (ec) throw Error(Error::Kind::Io, "cannot replace '" + (dir / "report.json").string() + "': " + ec.message());
+  move(trace, "trace.json");
+  move(html, "index.html");
+  move(json_file, "report.json");
+}
+
 }  // namespace
 
 ProfileResult run_profile(const WorkloadRegistry& registry, const ProfileOptions& options) {
@@ -517,8 +562,10 @@ ProfileResult run_profile(const WorkloadRegistry& registry, const ProfileOptions
   std::size_t total = selected.size() * options.sizes.size(), index = 0;
   auto wall_start = std::chrono::steady_clock::now();
 
+  const auto cancelled = [&] { return options.cancel != nullptr && options.cancel->load(); };
   for (DataSize size : options.sizes) {
     for (const WorkloadInfo* info : selected) {
+      if (cancelled()) throw ProfileCancelled();
       ++index;
       WorkloadContext ctx{size, options.seed, options.data_dir, scratch.path, options.threads};
       core::memory::Tag tag = core::memory::tag(info->component);
@@ -532,8 +579,13 @@ ProfileResult run_profile(const WorkloadRegistry& registry, const ProfileOptions
       std::vector<Window> reps;
       for (unsigned rep = 0; rep < options.repeat; ++rep) {
         std::string of = options.repeat > 1 ? fmt::format(" (repetition {}/{})", rep + 1, options.repeat) : "";
-        reps.push_back(
-            measure_once(*info, ctx, tag, perf, rss_peak_resettable, [&](const std::string& what) { say(what + of); }));
+        const auto step = [&](const char* phase) {
+          // Cancellation is honoured between phases: a phase in progress runs to its end.
+          if (cancelled()) throw ProfileCancelled();
+          if (options.on_progress) options.on_progress(ProfileProgress{info->name, size, phase, index - 1, total});
+        };
+        reps.push_back(measure_once(
+            *info, ctx, tag, perf, rss_peak_resettable, [&](const std::string& what) { say(what + of); }, step));
       }
       // Report the repetition with the median run time; keep every repetition's times
       // so readers (and compare) can see the spread.
@@ -610,14 +662,17 @@ ProfileResult run_profile(const WorkloadRegistry& registry, const ProfileOptions
       {"samples", sampler.samples_taken()}, {"sampler_cpu_ns", sampler.own_cpu_ns()}, {"span_events", span_events}};
   report["checks_passed"] = checks_passed;
 
-  write_chrome_trace(options.out_dir / "trace.json", threads, sampler.series(), tb.ns_per_tick, origin);
-  write_report_files(report, options.out_dir);
+  if (cancelled()) throw ProfileCancelled();
+  write_report_folder(report, options.out_dir, [&](const std::filesystem::path& path) {
+    write_chrome_trace(path, threads, sampler.series(), tb.ns_per_tick, origin);
+  });
   return {std::move(report), options.out_dir, checks_passed};
 }
 
 void write_report_files(const nlohmann::json& report, const std::filesystem::path& dir) {
-  core::write_file_atomic(dir / "report.json", report.dump(1));
+  // index.html first: report.json is what readers look for, so it appears last.
   core::write_file_atomic(dir / "index.html", render_html_report(report));
+  core::write_file_atomic(dir / "report.json", report.dump(1));
 }
 
 }  // namespace miso::profiler

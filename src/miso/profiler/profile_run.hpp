@@ -44,8 +44,8 @@ struct ProfileOptions {
   std::filesystem::path data_dir;  // empty: generate inputs in memory
   std::chrono::microseconds sample_period = std::chrono::milliseconds(5);
   unsigned threads = 0;
-  unsigned repeat = 1;               // runs per workload and size; the median run is reported
-  std::ostream* progress = nullptr;  // one line per workload phase, or none
+  unsigned repeat = 1;                                      // runs per workload and size; the median run is reported
+  std::ostream* progress = nullptr;                         // one line per workload phase, or none
   std::function<void(const ProfileProgress&)> on_progress;  // structured progress, or none
   // Polled between phases (and inside long phases where workloads allow): when it turns
   // true the run stops, throws ProfileCancelled and writes nothing. The report folder is

@@ -49,6 +49,9 @@ struct ThreadBuffer {
   std::uint32_t depth = 0;
   Block* head = nullptr;
   Block* spare = nullptr;  // discarded blocks kept for reuse (linked through next)
+  // Events pushed since registration (never reset by discards). One writer, so a
+  // relaxed load and store instead of an atomic increment; read by spans_recorded().
+  std::atomic<std::uint64_t> recorded{0};
 
   void push(const SpanEvent& event) noexcept {
     if (pos == kBlockEvents) [[unlikely]]
@@ -56,6 +59,7 @@ struct ThreadBuffer {
     tail->events[pos] = event;
     ++pos;
     tail->count.store(pos, std::memory_order_release);
+    recorded.store(recorded.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
   void grow() noexcept;
 };
@@ -107,6 +111,13 @@ class Scope {
   std::uint64_t start_ = 0;
   std::uint32_t depth_ = 0;
 };
+
+// Span events recorded so far by all threads, exited ones included (monotonic; events
+// dropped by discard_thread_events still count). Safe to call from any thread while
+// others record: it sums each buffer's relaxed counter, so the total may lag by the
+// events being recorded at that instant. Costs a lock of the thread registry, not of
+// the recording path.
+std::uint64_t spans_recorded() noexcept;
 
 // Records a span that was timed elsewhere (lock waits, I/O, GPU waits) on this thread.
 void record_span(const SpanSite& site, std::uint64_t start_ticks, std::uint64_t end_ticks) noexcept;

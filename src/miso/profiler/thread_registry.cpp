@@ -126,6 +126,15 @@ void set_thread_name(std::string_view name) {
 
 void register_thread() { (void)detail::current_buffer(); }
 
+// Declared in span.hpp; defined here because the registry is what lists the buffers.
+std::uint64_t spans_recorded() noexcept {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  std::uint64_t total = 0;
+  for (const auto& rec : r.threads) total += rec->buffer.recorded.load(std::memory_order_relaxed);
+  return total;
+}
+
 void discard_thread_events() {
   detail::ThreadBuffer* b = detail::t_buffer;
   if (b == nullptr) return;

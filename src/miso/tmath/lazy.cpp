@@ -13,6 +13,7 @@
 #include "miso/profiler/mutex.hpp"
 #include "miso/profiler/span.hpp"
 #include "miso/tmath/block_ops.hpp"
+#include "miso/tmath/custom_kernel.hpp"
 #include "miso/tmath/kernels.hpp"
 #include "miso/tmath/vector_math.hpp"
 
@@ -20,7 +21,7 @@ namespace miso::tmath {
 
 namespace lazy {
 
-enum class Kind : std::uint8_t { Input, Constant, Unary, Binary, Where, Reduce };
+enum class Kind : std::uint8_t { Input, Constant, Unary, Binary, Where, Reduce, Custom };
 enum class ReduceOp : std::uint8_t { Sum, Mean, Max, Min };
 
 struct Node {
@@ -33,6 +34,7 @@ struct Node {
   std::vector<std::shared_ptr<const Node>> args;
   std::vector<std::int64_t> axes;  // Reduce: sorted, unique, non-negative
   bool keepdims = false;
+  std::shared_ptr<const CustomKernel> kernel;  // Custom
 };
 
 }  // namespace lazy
@@ -59,7 +61,9 @@ NodePtr make(Node n) { return std::make_shared<const Node>(std::move(n)); }
 // function, run in one pass with the values in registers (vmath::map); `op` is
 // the vmath::Fn, steps [index, index + pre) come before it and
 // [index + pre, index + pre + post) after.
-enum class Code : std::uint8_t { Leaf, Const, Unary, Binary, Where, BinaryConstA, BinaryConstB, Map };
+// Custom: custom kernel number `index` of the trace on a (and b), into a register that
+// is neither operand's (kernels may not write over their inputs).
+enum class Code : std::uint8_t { Leaf, Const, Unary, Binary, Where, BinaryConstA, BinaryConstB, Map, Custom };
 
 struct Instr {
   Code code = Code::Leaf;
@@ -91,6 +95,9 @@ struct Trace {
   std::vector<StepRef> steps;
   std::vector<const Node*> leaves;
   std::vector<double> constants;
+  // The custom kernels, by number; the plan refers to them only by number, so a cached
+  // plan runs whatever kernels the evaluated graph holds.
+  std::vector<const CustomKernel*> kernels;
   std::string key;
   DType compute = DType::Bool;
 };
@@ -243,7 +250,17 @@ std::shared_ptr<const Plan> allocate(const Trace& t) {
       if (*operand >= 0) *operand = phys[static_cast<std::size_t>(*operand)];
     }
     // Free operands that die here before choosing dst, so dst may reuse one
-    // (the block kernels allow the output to alias an input).
+    // (the block kernels allow the output to alias an input; custom kernels do not).
+    if (in.code == Code::Custom) {
+      int reg = next;
+      if (!free_regs.empty()) {
+        reg = free_regs.back();
+        free_regs.pop_back();
+      } else {
+        ++next;
+      }
+      phys[static_cast<std::size_t>(i)] = in.dst = reg;
+    }
     for (int v : {t.code[static_cast<std::size_t>(i)].a, t.code[static_cast<std::size_t>(i)].b,
                   t.code[static_cast<std::size_t>(i)].c}) {
       if (v >= 0 && last_use[static_cast<std::size_t>(v)] == i &&
@@ -253,6 +270,10 @@ std::shared_ptr<const Plan> allocate(const Trace& t) {
       }
     }
     int reg;
+    if (in.code == Code::Custom) {
+      plan->code.push_back(in);
+      continue;
+    }
     if (in.code != Code::Const && !free_regs.empty()) {
       reg = free_regs.back();
       free_regs.pop_back();
@@ -305,9 +326,13 @@ struct Registers {
   }
   std::vector<C> constant;         // every constant of the kernel, converted
   std::vector<vmath::Step> steps;  // the Map steps with their constants (f32 kernels)
-  Registers(const Plan& plan, const std::vector<double>& constants)
+  const std::vector<const CustomKernel*>* kernels = nullptr;
+  std::vector<double> wide;  // custom kernels run in f64 on a non-f64 compute type: a, b, out
+  Registers(const Plan& plan, const std::vector<double>& constants,
+            const std::vector<const CustomKernel*>* custom_kernels = nullptr)
       : storage((static_cast<std::size_t>(plan.registers) * kStrideBytes + 2 * kPage) / sizeof(C)),
-        value(static_cast<std::size_t>(plan.registers), nullptr) {
+        value(static_cast<std::size_t>(plan.registers), nullptr),
+        kernels(custom_kernels) {
     for (const StepRef& s : plan.steps) {
       steps.push_back({s.op, s.constant_first, static_cast<float>(constants[static_cast<std::size_t>(s.constant)])});
     }
@@ -323,6 +348,32 @@ struct Registers {
     }
   }
 };
+
+// Calls a custom kernel on a block: directly in its own type, else through f64.
+template <typename C>
+void run_custom(const CustomKernel& k, const C* a, const C* b, C* out, std::int64_t m, std::vector<double>& wide) {
+  if constexpr (std::is_same_v<C, double>) {
+    k.f64(a, b, out, m);
+    return;
+  } else {
+    if constexpr (std::is_same_v<C, float>) {
+      if (k.f32) {
+        k.f32(a, b, out, m);
+        return;
+      }
+    }
+    wide.resize(static_cast<std::size_t>(3 * detail::kBlock));
+    double* wa = wide.data();
+    double* wb = wa + detail::kBlock;
+    double* wo = wb + detail::kBlock;
+    for (std::int64_t i = 0; i < m; ++i) wa[i] = static_cast<double>(a[i]);
+    if (b != nullptr) {
+      for (std::int64_t i = 0; i < m; ++i) wb[i] = static_cast<double>(b[i]);
+    }
+    k.f64(wa, b != nullptr ? wb : nullptr, wo, m);
+    for (std::int64_t i = 0; i < m; ++i) out[i] = convert<C>(wo[i]);
+  }
+}
 
 // Runs the plan on m elements whose leaf pointers are ptrs[first_leaf + i];
 // returns the result's values.
@@ -371,6 +422,13 @@ const C* run_block(const Plan& plan, Registers<C>& regs, const std::vector<const
           regs.value[dst] = target;
         }
         break;
+      case Code::Custom: {
+        const CustomKernel& k = *(*regs.kernels)[static_cast<std::size_t>(in.index)];
+        run_custom<C>(k, regs.value[static_cast<std::size_t>(in.a)],
+                      in.b >= 0 ? regs.value[static_cast<std::size_t>(in.b)] : nullptr, target, m, regs.wide);
+        regs.value[dst] = target;
+        break;
+      }
       case Code::Where: {
         const C* c = regs.value[static_cast<std::size_t>(in.a)];
         const C* x = regs.value[static_cast<std::size_t>(in.b)];
@@ -446,6 +504,15 @@ class Evaluator {
         in.op = n.op;
         append(t.key, {std::to_string(static_cast<int>(in.code)), ".", std::to_string(in.op), "(", std::to_string(in.a),
                        ",C", name(constant.dtype), ");"});
+      } else if (n.kind == Kind::Custom) {
+        in.a = self(self, *n.args[0]);
+        if (n.args.size() > 1) in.b = self(self, *n.args[1]);
+        in.code = Code::Custom;
+        in.index = static_cast<int>(t.kernels.size());
+        t.kernels.push_back(n.kernel.get());
+        const std::string& kname = n.kernel->name;
+        append(t.key, {"K", std::to_string(kname.size()), ":", kname, "(", std::to_string(in.a), ",",
+                       std::to_string(in.b), ");"});
       } else {
         in.a = self(self, *n.args[0]);
         if (n.args.size() > 1) in.b = self(self, *n.args[1]);
@@ -516,7 +583,7 @@ class Evaluator {
     detail::visit_compute(plan->compute, [&](auto tag) {
       using C = typename decltype(tag)::type;
       detail::parallel_range(out.numel(), detail::kMinParallel, [&](std::int64_t begin, std::int64_t end) {
-        Registers<C> regs(*plan, t.constants);
+        Registers<C> regs(*plan, t.constants, &t.kernels);
         std::vector<std::byte*> ptrs(operands.size());
         std::vector<std::int64_t> inner(operands.size());
         detail::dyn_runs(loop, begin, end, ptrs, inner, [&](auto& p, auto& in, std::int64_t n) {
@@ -591,7 +658,7 @@ class Evaluator {
     detail::visit_compute(plan->compute, [&](auto tag) {
       using C = typename decltype(tag)::type;
       auto work = [&](std::int64_t item0, std::int64_t item1) {
-        Registers<C> regs(*plan, t.constants);
+        Registers<C> regs(*plan, t.constants, &t.kernels);
         std::vector<std::byte*> ptrs(operands.size());
         std::vector<std::int64_t> inner(operands.size());
         for (std::int64_t item = item0; item < item1; ++item) {
@@ -733,6 +800,33 @@ Lazy where(const Lazy& cond, const Lazy& a, const Lazy& b) {
   n.shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
   n.dtype = promote(a.dtype(), b.dtype());
   n.args = {cond.node(), a.node(), b.node()};
+  return Lazy(make(std::move(n)));
+}
+
+Lazy custom(std::shared_ptr<const CustomKernel> kernel, const Lazy& a) {
+  if (kernel == nullptr) fail("lazy: custom: null kernel");
+  if (kernel->arity != 1) {
+    fail("custom kernel '" + kernel->name + "' takes " + std::to_string(kernel->arity) + " operands, got 1");
+  }
+  Node n;
+  n.kind = Kind::Custom;
+  n.shape = a.shape();
+  n.dtype = custom_result_dtype(a.dtype());
+  n.args = {a.node()};
+  n.kernel = std::move(kernel);
+  return Lazy(make(std::move(n)));
+}
+
+Lazy custom(std::shared_ptr<const CustomKernel> kernel, const Lazy& a, const Lazy& b) {
+  if (kernel == nullptr) fail("lazy: custom: null kernel");
+  if (kernel->arity != 2) fail("custom kernel '" + kernel->name + "' takes 1 operand, got 2");
+  Node n;
+  n.kind = Kind::Custom;
+  const std::string what = "custom kernel '" + kernel->name + "'";
+  n.shape = broadcast_shapes(a.shape(), b.shape(), what.c_str());
+  n.dtype = custom_result_dtype(a.dtype(), b.dtype());
+  n.args = {a.node(), b.node()};
+  n.kernel = std::move(kernel);
   return Lazy(make(std::move(n)));
 }
 

@@ -25,6 +25,8 @@
 
 namespace miso::tmath {
 
+struct CustomKernel;
+
 namespace lazy {
 struct Node;
 }
@@ -49,6 +51,12 @@ Lazy constant(double value, DType dtype = DType::F32);  // a zero-dimensional co
 Lazy binary(BinaryOp op, const Lazy& a, const Lazy& b);
 Lazy unary(UnaryOp op, const Lazy& a);
 Lazy where(const Lazy& cond, const Lazy& a, const Lazy& b);
+// A custom elementwise kernel (custom_kernel.hpp) as a node: it runs block by block inside
+// the fused kernel. The node holds the kernel, so unregistering it does not break the
+// graph; plans are cached by the kernel's name and position, never by its address.
+// Error(InvalidArgument) naming the kernel on an arity mismatch or shapes that do not broadcast.
+Lazy custom(std::shared_ptr<const CustomKernel> kernel, const Lazy& a);
+Lazy custom(std::shared_ptr<const CustomKernel> kernel, const Lazy& a, const Lazy& b);
 
 inline Lazy exp(const Lazy& a) { return unary(UnaryOp::Exp, a); }
 inline Lazy log(const Lazy& a) { return unary(UnaryOp::Log, a); }

@@ -21,7 +21,7 @@
 namespace miso::vxor {
 
 struct Manifest {
-  std::filesystem::path file;     // the manifest itself
+  std::filesystem::path file;  // the manifest itself
   std::string name;
   std::string version;
   std::uint32_t abi_major = 0;

@@ -137,8 +137,7 @@ typedef struct miso_vxor_function {
   const char* name;
   int32_t arity; /* number of arguments; -1: any */
   const char* summary;
-  int (*call)(void* state, const miso_vxor_host* host, const miso_vxor_value* args, size_t argc,
-              miso_vxor_call* call);
+  int (*call)(void* state, const miso_vxor_host* host, const miso_vxor_value* args, size_t argc, miso_vxor_call* call);
 } miso_vxor_function;
 
 /* An elementwise kernel: out[i] = f(a[i]) (arity 1) or f(a[i], b[i]) (arity 2)
@@ -179,8 +178,7 @@ typedef struct miso_vxor_attribute {
 typedef struct miso_vxor_condition {
   const char* name;
   const char* summary;
-  int (*test)(void* state, const char* event_type, int64_t key, const miso_vxor_attribute* attributes,
-              size_t count);
+  int (*test)(void* state, const char* event_type, int64_t key, const miso_vxor_attribute* attributes, size_t count);
 } miso_vxor_condition;
 
 typedef struct miso_vxor_plugin {

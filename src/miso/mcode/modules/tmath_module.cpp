@@ -18,6 +18,7 @@
 
 #include "miso/mcode/binding.hpp"
 #include "miso/mcode/modules/modules.hpp"
+#include "miso/tmath/custom_kernel.hpp"
 #include "miso/tmath/ops.hpp"
 #include "miso/tmath/tensor.hpp"
 
@@ -556,6 +557,44 @@ Value tmath_where(NativeCallContext& context, Args args) {
   return wrap(context, guarded(context, [&] { return tm::where(cond, operand(args[1]), operand(args[2])); }));
 }
 
+// map(name, a, b?) / a.map(name, b?): a custom elementwise kernel of T-Mathematics'
+// registry (custom_kernel.hpp; plugins register theirs as "<plugin>.<kernel>"), run eagerly.
+// b may be a number: a scalar of a's dtype, as in arithmetic.
+Value tensor_map(NativeCallContext& context, Args args) {
+  check_arg_count(context, args, 2, 3);
+  const tm::Tensor& a = arg_tensor(context, args, 0, "a");
+  std::string_view name = arg_string(context, args, 1, "kernel");
+  std::optional<tm::Tensor> b;
+  if (args.size() == 3) {
+    if (is_tensor(args[2])) {
+      b = *args[2].as_handle()->data_as<tm::Tensor>();
+    } else if (args[2].is_number()) {
+      b = scalar_operand(args[2], a.dtype());
+    } else {
+      argument_error(context, "b", "a tensor or a number", args[2]);
+    }
+  }
+  auto kernel = guarded(context, [&] { return tm::get_kernel(name); });
+  const std::string who = context.name() + " '" + std::string(name) + "'";
+  tm::Shape shape =
+      b ? guarded(context, who, [&] { return tm::broadcast_shapes(a.shape(), b->shape(), "map"); }) : a.shape();
+  check_size(context, shape, b ? tm::custom_result_dtype(a.dtype(), b->dtype()) : tm::custom_result_dtype(a.dtype()));
+  return wrap(context,
+              guarded(context, [&] { return b ? tm::apply_kernel(*kernel, a, *b) : tm::apply_kernel(*kernel, a); }));
+}
+
+// The module form takes the kernel's name first: map(name, a, b?).
+Value tmath_map(NativeCallContext& context, Args args) {
+  check_arg_count(context, args, 2, 3);
+  Value reordered[3] = {args[1], args[0], args.size() == 3 ? args[2] : Value()};
+  return tensor_map(context, Args(reordered, args.size()));
+}
+
+Value tmath_kernels(NativeCallContext& context, Args) {
+  std::vector<std::string> names = tm::kernel_names();
+  return make_string_list(context.heap(), names);
+}
+
 template <tm::BinaryOp Op>
 Value tmath_binary(NativeCallContext& context, Args args) {
   bool a_tensor = args[0].is_handle() && args[0].as_handle()->is(kTensorHandle);
@@ -613,6 +652,8 @@ const NativeBinding kTmathFunctions[] = {
     {"gelu", tensor_unary<tm::UnaryOp::Gelu>, 1, "gelu(t)"},
     {"sin", tensor_unary<tm::UnaryOp::Sin>, 1, "sin(t)"},
     {"cos", tensor_unary<tm::UnaryOp::Cos>, 1, "cos(t)"},
+    {"map", tmath_map, -1, "map(kernel, a, b?): the registered custom elementwise kernel (a plugin's) on a (and b)"},
+    {"kernels", tmath_kernels, 0, "kernels(): the names of the registered custom kernels"},
 };
 
 const NativeBinding kTensorMethods[] = {
@@ -641,6 +682,7 @@ const NativeBinding kTensorMethods[] = {
     {"gelu", tensor_unary<tm::UnaryOp::Gelu>, 0, "t.gelu()"},
     {"sin", tensor_unary<tm::UnaryOp::Sin>, 0, "t.sin()"},
     {"cos", tensor_unary<tm::UnaryOp::Cos>, 0, "t.cos()"},
+    {"map", tensor_map, -1, "t.map(kernel, b?): the registered custom elementwise kernel on t (and b)"},
     {"softmax", tensor_softmax, -1, "t.softmax(axis?): along axis (default -1)"},
     {"matmul", tensor_matmul, 1, "t.matmul(other): same as t @ other"},
     {"tolist", tensor_tolist, 0, "t.tolist(): nested lists of ints, floats or bools"},
