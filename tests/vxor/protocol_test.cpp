@@ -1,10 +1,15 @@
 #include "miso/vxor/protocol.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <string>
+#include <thread>
 
 #include "../error_of.hpp"
 
@@ -248,6 +253,54 @@ TEST(VxorProtocol, CorruptedFramesAreRejected) {
   std::uint64_t huge = std::uint64_t{1} << 40;
   std::memcpy(kernel.data() + 8 + 1 + 1, &huge, 8);
   EXPECT_TRUE(has(error_of([&] { decode_kernel(kernel); }, Error::Kind::Format), "out_size"));
+}
+
+// A frame larger than the socket buffer goes out in several partial sendmsg calls on a
+// non-blocking socket; the reader gets header and payload byte for byte.
+TEST(FrameSender, SendsHeaderAndPayloadAcrossPartialWrites) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  const int small = 4096;
+  ::setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+  ::fcntl(fds[0], F_SETFL, O_NONBLOCK);
+  std::string payload(1 << 20, '\0');
+  for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(i * 7 + i / 251);
+  const std::string header = encode_header(Type::Call, payload.size());
+
+  std::string received;
+  std::thread reader([&] {
+    char chunk[8192];
+    for (ssize_t n; (n = ::read(fds[1], chunk, sizeof chunk)) > 0;) received.append(chunk, static_cast<std::size_t>(n));
+  });
+  FrameSender sender(header, payload);
+  int calls = 0;
+  while (!sender.done()) {
+    const long n = sender.send_some(fds[0]);
+    if (n < 0) {
+      ASSERT_TRUE(errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) << std::strerror(errno);
+      std::this_thread::yield();  // the reader drains the socket
+    }
+    if (n > 0) ++calls;
+  }
+  ::close(fds[0]);
+  reader.join();
+  ::close(fds[1]);
+  EXPECT_GT(calls, 1);
+  EXPECT_EQ(received, header + payload);
+}
+
+TEST(FrameSender, AnEmptyPayloadIsJustTheHeader) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  const std::string header = encode_header(Type::Shutdown, 0);
+  FrameSender sender(header, {});
+  EXPECT_EQ(sender.send_some(fds[0]), static_cast<long>(header.size()));
+  EXPECT_TRUE(sender.done());
+  std::string got(header.size(), '\0');
+  EXPECT_EQ(::read(fds[1], got.data(), got.size()), static_cast<ssize_t>(header.size()));
+  EXPECT_EQ(got, header);
+  ::close(fds[0]);
+  ::close(fds[1]);
 }
 
 }  // namespace

@@ -459,26 +459,11 @@ class IsolatedPlugin final : public Plugin, public std::enable_shared_from_this<
   // Header and payload in one sendmsg: a large payload (kernel inputs) is not first
   // copied into a frame.
   void send_all(std::string_view header, std::string_view payload, Clock::time_point until, const std::string& what) {
-    iovec parts[2] = {{const_cast<char*>(header.data()), header.size()},
-                      {const_cast<char*>(payload.data()), payload.size()}};
-    std::size_t first = 0;  // the first part with bytes left
-    while (first < 2) {
-      if (parts[first].iov_len == 0) {
-        ++first;
-        continue;
-      }
-      msghdr message{};
-      message.msg_iov = parts + first;
-      message.msg_iovlen = 2 - first;
-      ssize_t n = ::sendmsg(fd_, &message, MSG_NOSIGNAL);
+    proto::FrameSender sender(header, payload);
+    while (!sender.done()) {
+      const long n = sender.send_some(fd_);
       if (n > 0) {
-        for (auto sent = static_cast<std::size_t>(n); sent > 0;) {
-          std::size_t take = std::min(sent, parts[first].iov_len);
-          parts[first].iov_base = static_cast<char*>(parts[first].iov_base) + take;
-          parts[first].iov_len -= take;
-          sent -= take;
-          if (parts[first].iov_len == 0) ++first;
-        }
+        continue;
       } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         if (!wait_for(POLLOUT, until)) timed_out(what);
       } else if (n < 0 && errno == EINTR) {

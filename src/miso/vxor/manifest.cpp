@@ -7,6 +7,7 @@
 #include <charconv>
 #include <fstream>
 #include <memory>
+#include <sstream>
 
 #include "miso/core/error.hpp"
 #include "miso/core/file.hpp"
@@ -89,26 +90,11 @@ class Sha256 {
   std::unique_ptr<EVP_MD_CTX, EvpDeleter> ctx_;
 };
 
+// A TOML basic string, quoted and escaped by toml++'s own formatter.
 std::string toml_string(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          static constexpr char kHex[] = "0123456789abcdef";
-          out += "\\u00";
-          out += kHex[(c >> 4) & 15];
-          out += kHex[c & 15];
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
+  std::ostringstream out;
+  out << toml::value<std::string>(std::string(s));
+  return out.str();
 }
 
 }  // namespace

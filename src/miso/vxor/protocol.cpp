@@ -1,5 +1,9 @@
 #include "miso/vxor/protocol.hpp"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <limits>
@@ -524,6 +528,31 @@ LogMessage decode_log(std::string_view payload) {
   message.message = r.string("message");
   r.finish();
   return message;
+}
+
+FrameSender::FrameSender(std::string_view header, std::string_view payload) noexcept
+    : parts_{{header.data(), header.size()}, {payload.data(), payload.size()}} {
+  while (first_ < 2 && parts_[first_].size == 0) ++first_;
+}
+
+long FrameSender::send_some(int fd) noexcept {
+  iovec io[2];
+  std::size_t count = 0;
+  for (std::size_t i = first_; i < 2; ++i)
+    io[count++] = {const_cast<char*>(parts_[i].data), parts_[i].size};  // sendmsg does not write
+  msghdr message{};
+  message.msg_iov = io;
+  message.msg_iovlen = count;
+  const ssize_t n = ::sendmsg(fd, &message, MSG_NOSIGNAL);
+  if (n <= 0) return n;
+  for (auto sent = static_cast<std::size_t>(n); sent > 0 && first_ < 2;) {
+    const std::size_t take = std::min(sent, parts_[first_].size);
+    parts_[first_].data += take;
+    parts_[first_].size -= take;
+    sent -= take;
+    while (first_ < 2 && parts_[first_].size == 0) ++first_;
+  }
+  return n;
 }
 
 }  // namespace miso::vxor::protocol

@@ -71,6 +71,26 @@ std::string encode_frame(Type type, std::string_view payload);
 // sendmsg (no copy of a large payload into a frame); same check as encode_frame.
 std::string encode_header(Type type, std::size_t payload_size);
 
+// Sends a frame's header and payload with as few sendmsg calls as the socket allows (a
+// large payload is never copied into a frame). The caller loops until done(), deciding
+// what a failure means (the host waits for POLLOUT or reports a dead worker; the worker
+// exits).
+class FrameSender {
+ public:
+  FrameSender(std::string_view header, std::string_view payload) noexcept;
+  bool done() const noexcept { return first_ == 2; }
+  // One sendmsg (MSG_NOSIGNAL) of what is left: the bytes sent, or -1 with errno set.
+  long send_some(int fd) noexcept;
+
+ private:
+  struct Part {
+    const char* data;
+    std::size_t size;
+  };
+  Part parts_[2];
+  std::size_t first_ = 0;  // the first part with bytes left
+};
+
 struct Frame {
   Type type = Type::Shutdown;
   std::string payload;

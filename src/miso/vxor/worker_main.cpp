@@ -38,28 +38,12 @@ class Channel {
   // copied into a frame.
   void send(proto::Type type, const std::string& payload) {
     const std::string header = proto::encode_header(type, payload.size());
-    iovec parts[2] = {{const_cast<char*>(header.data()), header.size()},
-                      {const_cast<char*>(payload.data()), payload.size()}};
     std::lock_guard lock(mutex_);  // a plugin may log from its own threads
-    std::size_t first = 0;         // the first part with bytes left
-    while (first < 2) {
-      if (parts[first].iov_len == 0) {
-        ++first;
-        continue;
-      }
-      msghdr message{};
-      message.msg_iov = parts + first;
-      message.msg_iovlen = 2 - first;
-      ssize_t n = ::sendmsg(fd_, &message, MSG_NOSIGNAL);
+    proto::FrameSender sender(header, payload);
+    while (!sender.done()) {
+      const long n = sender.send_some(fd_);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) std::_Exit(1);
-      for (auto sent = static_cast<std::size_t>(n); sent > 0;) {
-        std::size_t take = std::min(sent, parts[first].iov_len);
-        parts[first].iov_base = static_cast<char*>(parts[first].iov_base) + take;
-        parts[first].iov_len -= take;
-        sent -= take;
-        if (parts[first].iov_len == 0) ++first;
-      }
     }
   }
 
