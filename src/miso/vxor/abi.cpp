@@ -202,6 +202,12 @@ CAttributes::CAttributes(std::span<const Attribute> attributes) {
   for (const Attribute& a : attributes) values_.push_back({a.key.c_str(), to_c(a.value)});
 }
 
+void default_log(std::string_view plugin, int level, std::string_view message) {
+  if (level < MISO_VXOR_LOG_WARN) return;
+  std::fprintf(stderr, "[vxor.%.*s] %s: %.*s\n", static_cast<int>(plugin.size()), plugin.data(), level_name(level),
+               static_cast<int>(message.size()), message.data());
+}
+
 HostContext::HostContext(std::string plugin, LogFn log) : plugin_(std::move(plugin)), log_(std::move(log)) {
   try {
     tag_ = core::memory::tag("vxor." + plugin_);
@@ -237,8 +243,8 @@ void HostContext::log(const miso_vxor_host* host, int level, const char* message
   try {
     if (self->log_) {
       self->log_(self->plugin_, level, message);
-    } else if (level >= MISO_VXOR_LOG_WARN) {
-      std::fprintf(stderr, "[vxor.%s] %s: %s\n", self->plugin_.c_str(), level_name(level), message);
+    } else {
+      default_log(self->plugin_, level, message);
     }
   } catch (...) {
     // A failing log sink must not unwind through the plugin's C frames.

@@ -33,6 +33,10 @@ namespace miso::vxor::abi {
 
 using LogFn = std::function<void(std::string_view plugin, int level, std::string_view message)>;
 
+// Where plugin log lines go when the host gave no sink: warnings and errors on stderr
+// as "[vxor.<plugin>] warn: message"; lower levels are dropped.
+void default_log(std::string_view plugin, int level, std::string_view message);
+
 // A PluginValue as a miso_vxor_value. Strings and arrays point into `value`, which
 // must outlive the result.
 miso_vxor_value to_c(const PluginValue& value) noexcept;

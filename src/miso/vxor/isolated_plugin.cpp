@@ -25,6 +25,7 @@
 
 #include "miso/core/error.hpp"
 #include "miso/profiler/span.hpp"
+#include "miso/vxor/abi.hpp"
 #include "miso/vxor/plugin_host.hpp"
 #include "miso/vxor/protocol.hpp"
 
@@ -34,7 +35,7 @@ namespace miso::vxor {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using LogFn = std::function<void(std::string_view, int, std::string_view)>;
+using abi::LogFn;
 namespace proto = protocol;
 
 // After this many faults in a row (crash, hang, garbage, failed start) without one
@@ -80,12 +81,6 @@ void kill_and_reap(pid_t pid) {
   }
 }
 
-void default_log(std::string_view plugin, int level, std::string_view message) {
-  if (level < MISO_VXOR_LOG_WARN) return;
-  std::fprintf(stderr, "[vxor.%.*s] %s: %.*s\n", static_cast<int>(plugin.size()), plugin.data(),
-               level >= MISO_VXOR_LOG_ERROR ? "error" : "warning", static_cast<int>(message.size()), message.data());
-}
-
 class IsolatedPlugin;
 
 class IsolatedWorkload final : public PluginWorkload {
@@ -113,7 +108,7 @@ class IsolatedWorkload final : public PluginWorkload {
 class IsolatedPlugin final : public Plugin, public std::enable_shared_from_this<IsolatedPlugin> {
  public:
   IsolatedPlugin(const Manifest& manifest, std::filesystem::path worker, std::chrono::milliseconds deadline, LogFn log)
-      : worker_(std::move(worker)), deadline_(deadline), log_(log ? std::move(log) : LogFn(default_log)) {
+      : worker_(std::move(worker)), deadline_(deadline), log_(log ? std::move(log) : LogFn(abi::default_log)) {
     info_.name = manifest.name;
     info_.manifest = manifest;
     std::lock_guard lock(mutex_);
