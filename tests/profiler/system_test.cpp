@@ -3,8 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 namespace miso::profiler {
 namespace {
@@ -30,6 +34,28 @@ TEST(System, PeakRssResetsWherePermitted) {
   if (!reset_peak_rss()) GTEST_SKIP() << "clear_refs is not writable here";
   // After a reset the peak starts again from what is resident now.
   EXPECT_LE(peak_rss_bytes(), rss_bytes() + (4 << 20));
+}
+
+TEST(System, ThreadCountFollowsThreadsStartedAndJoined) {
+  const unsigned before = thread_count();
+  ASSERT_GT(before, 0u);
+  std::mutex m;
+  std::condition_variable cv;
+  bool release = false;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 3; ++i)
+    threads.emplace_back([&] {
+      std::unique_lock lock(m);
+      cv.wait(lock, [&] { return release; });
+    });
+  EXPECT_EQ(thread_count(), before + 3);
+  {
+    std::lock_guard lock(m);
+    release = true;
+  }
+  cv.notify_all();
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(thread_count(), before);
 }
 
 TEST(System, HeapAndCpuReadings) {

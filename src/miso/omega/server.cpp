@@ -10,7 +10,6 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -82,15 +81,6 @@ bool same_secret(std::string_view a, std::string_view b) noexcept {
     diff |= static_cast<unsigned>(x ^ y);
   }
   return diff == 0;
-}
-
-int thread_count() {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line)) {
-    if (line.rfind("Threads:", 0) == 0) return std::atoi(line.c_str() + 8);
-  }
-  return 0;
 }
 
 double unix_seconds() {
@@ -392,7 +382,7 @@ struct Server::Impl {
             {"spans_per_second", rate},
             {"rss_bytes", profiler::rss_bytes()},
             {"peak_rss_bytes", profiler::peak_rss_bytes()},
-            {"threads", thread_count()},
+            {"threads", profiler::thread_count()},
             {"cpu_percent", cpu_pct},
             {"jobs", job_list},
             {"components", components}};

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <string_view>
 #include <thread>
 
 namespace miso::profiler {
@@ -34,14 +35,24 @@ std::uint64_t rss_bytes() {
   return resident * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
-std::uint64_t peak_rss_bytes() {
+namespace {
+
+// The number after "<field>:" in /proc/self/status (0 when absent or unreadable).
+std::uint64_t status_value(std::string_view field) {
   std::ifstream in("/proc/self/status");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+    if (line.size() > field.size() && line.compare(0, field.size(), field) == 0 && line[field.size()] == ':')
+      return std::stoull(line.substr(field.size() + 1));
   }
   return 0;
 }
+
+}  // namespace
+
+std::uint64_t peak_rss_bytes() { return status_value("VmHWM") * 1024; }
+
+unsigned thread_count() { return static_cast<unsigned>(status_value("Threads")); }
 
 bool reset_peak_rss() {
   std::FILE* f = std::fopen("/proc/self/clear_refs", "w");

@@ -21,6 +21,7 @@ HeapInfo read_heap();
 
 std::uint64_t rss_bytes();       // resident set size now (0 when unreadable)
 std::uint64_t peak_rss_bytes();  // VmHWM
+unsigned thread_count();         // threads of this process now (0 when unreadable)
 // Starts a new peak-RSS measurement (Linux clear_refs); false when not allowed.
 bool reset_peak_rss();
 
