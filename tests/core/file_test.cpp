@@ -102,4 +102,12 @@ TEST_F(FileTest, WritableDirectoryIsCreatedOrRefused) {
 }
 
 }  // namespace
+TEST(ExecutablePath, IsThisTestBinary) {
+  const std::optional<std::filesystem::path> exe = executable_path();
+  ASSERT_TRUE(exe.has_value());
+  EXPECT_TRUE(exe->is_absolute());
+  EXPECT_TRUE(std::filesystem::equivalent(*exe, "/proc/self/exe"));
+  EXPECT_EQ(exe->filename(), "miso_core_tests");
+}
+
 }  // namespace miso::core

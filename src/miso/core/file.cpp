@@ -149,4 +149,11 @@ void ensure_writable_directory(const std::filesystem::path& dir) {
   ::unlink(probe.c_str());
 }
 
+std::optional<std::filesystem::path> executable_path() {
+  std::error_code ec;
+  std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return std::nullopt;
+  return exe;
+}
+
 }  // namespace miso::core

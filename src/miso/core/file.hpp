@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -68,5 +69,9 @@ class FileReader {
 // Creates `dir` (and parents) if needed and proves it writable by creating and
 // removing a probe file; throws Error(Io) naming the folder otherwise.
 void ensure_writable_directory(const std::filesystem::path& dir);
+
+// The running executable's absolute path (/proc/self/exe), or nullopt when unreadable;
+// tools find files installed beside it (plugins, the plugin worker).
+std::optional<std::filesystem::path> executable_path();
 
 }  // namespace miso::core

@@ -9,6 +9,7 @@
 #include <climits>
 #include <system_error>
 
+#include "miso/core/file.hpp"
 #include "miso/core/memory.hpp"
 #include "miso/nexus/executor.hpp"
 #include "miso/omega/logging.hpp"
@@ -26,10 +27,9 @@ namespace miso::omega {
 namespace {
 
 std::filesystem::path executable_dir() {
+  if (const std::optional<std::filesystem::path> exe = core::executable_path()) return exe->parent_path();
   std::error_code ec;
-  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return std::filesystem::current_path(ec);
-  return exe.parent_path();
+  return std::filesystem::current_path(ec);
 }
 
 // Live and peak bytes of the memory tag named like the component, when there is one.

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "miso/core/error.hpp"
+#include "miso/core/file.hpp"
 
 namespace miso::vxor {
 
@@ -38,10 +39,9 @@ bool looks_like_path(std::string_view s) {
 fs::path worker_path(const HostOptions& options) {
   if (!options.worker.empty()) return options.worker;
   if (const char* env = std::getenv("MISO_VXOR_WORKER"); env != nullptr && *env != '\0') return env;
-  std::error_code ec;
-  fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) return "miso-vxor-worker";
-  return self.parent_path() / "miso-vxor-worker";
+  const std::optional<fs::path> self = core::executable_path();
+  if (!self) return "miso-vxor-worker";
+  return self->parent_path() / "miso-vxor-worker";
 }
 
 }  // namespace
